@@ -1,0 +1,1 @@
+"""Signals: hashes computed from content. One module per signal type."""

@@ -1,0 +1,136 @@
+"""Turn untrusted image bytes into a small RGB array for perceptual hashing, safely and fast.
+
+Everything a hostile or broken upload can do to Pillow ends here as an `UnsupportedMedia`
+error with a message that says what was wrong: not an image, truncated, a decompression bomb.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from bastion.errors import UnsupportedMedia
+
+# Hashing at this size after a reduced-size JPEG decode is 6-26x faster than at full resolution
+# and moves PDQ by at most ~10 bits (docs/benchmarks.md); bank entries and queries both use it.
+HASH_SIDE = 512
+DEFAULT_MAX_PIXELS = 100_000_000
+
+RGBArray = NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """An image ready for hashing: RGB pixels at most `HASH_SIDE` on the long side."""
+
+    pixels: RGBArray
+    format: str
+    width: int
+    height: int
+
+
+def decode_image(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, side: int = HASH_SIDE
+) -> DecodedImage:
+    """Decode, orient, convert to RGB and shrink an uploaded image; raise `UnsupportedMedia`."""
+    if not data:
+        raise UnsupportedMedia("The file is empty: upload the image's bytes.")
+    image = _open(data, max_pixels)
+    width, height = image.size
+    fmt = image.format or "unknown"
+    try:
+        if fmt == "JPEG":
+            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale while staying >= side pixels.
+            image.draft(image.mode, (side, side))
+        image.seek(0)
+        image.load()
+        image = _orient(image)
+        rgb = _to_rgb(image)
+        if max(rgb.size) > side:
+            rgb.thumbnail((side, side), Image.Resampling.BOX, reducing_gap=None)
+        pixels = np.asarray(rgb, dtype=np.uint8)
+    except UnsupportedMedia:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        raise UnsupportedMedia(
+            f"The {fmt} image is corrupt or truncated and cannot be decoded ({exc}).",
+            code="corrupt_media",
+        ) from exc
+    return DecodedImage(np.ascontiguousarray(pixels), fmt, width, height)
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _bomb(max_pixels) from exc
+    except UnidentifiedImageError as exc:
+        raise UnsupportedMedia(
+            "The file is not an image that can be decoded (JPEG, PNG, GIF, WebP, BMP, TIFF).",
+            code="not_an_image",
+        ) from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise UnsupportedMedia(
+            f"The image header is corrupt ({exc}).", code="corrupt_media"
+        ) from exc
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise UnsupportedMedia("The image has no pixels.", code="corrupt_media")
+    if width * height > max_pixels:
+        raise _bomb(max_pixels, width, height)
+    return image
+
+
+def _bomb(max_pixels: int, width: int | None = None, height: int | None = None) -> UnsupportedMedia:
+    size = f" ({width}x{height})" if width and height else ""
+    return UnsupportedMedia(
+        f"The image is too large to decode{size}: at most {max_pixels:,} pixels are accepted "
+        "(a decompression bomb guard).",
+        code="decompression_bomb",
+        status_code=413,
+    )
+
+
+def _orient(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation; a broken EXIF block is ignored rather than fatal."""
+    try:
+        return ImageOps.exif_transpose(image) or image
+    except Exception:  # malformed EXIF must not reject an otherwise good image
+        return image
+
+
+_LAB_TO_SRGB: ImageCms.ImageCmsTransform | None = None
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to RGB the way Meta's reference tools do (alpha dropped)."""
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode in ("I", "F") or mode.startswith("I;"):
+        values = np.asarray(image, dtype=np.float64)
+        top = float(values.max()) if values.size else 0.0
+        # PDQ is invariant to positive scaling, so 16/32-bit data is scaled into 0..255.
+        if top > 255.0:
+            values = values * (255.0 / top)
+        gray = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
+        return gray.convert("RGB")
+    if mode == "LAB":
+        global _LAB_TO_SRGB
+        if _LAB_TO_SRGB is None:
+            _LAB_TO_SRGB = ImageCms.buildTransformFromOpenProfiles(
+                ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"
+            )
+        converted = ImageCms.applyTransform(image, _LAB_TO_SRGB)
+        assert converted is not None
+        return converted
+    if mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    return image.convert("RGB")
