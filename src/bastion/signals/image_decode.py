@@ -72,6 +72,11 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _bomb(max_pixels) from exc
     except UnidentifiedImageError as exc:
+        if looks_like_image(data):
+            raise UnsupportedMedia(
+                "The file starts like an image but is corrupt and cannot be decoded.",
+                code="corrupt_media",
+            ) from exc
         raise UnsupportedMedia(
             "The file is not an image that can be decoded (JPEG, PNG, GIF, WebP, BMP, TIFF).",
             code="not_an_image",
@@ -86,6 +91,27 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     if width * height > max_pixels:
         raise _bomb(max_pixels, width, height)
     return image
+
+
+_MAGIC = (
+    b"\xff\xd8\xff",  # JPEG
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"II*\x00",  # TIFF, little-endian
+    b"MM\x00*",  # TIFF, big-endian
+)
+
+
+_BMP_HEADERS = {12, 40, 52, 56, 64, 108, 124}
+
+
+def looks_like_image(data: bytes) -> bool:
+    """Whether the bytes start with the signature of an image format (WebP included)."""
+    if data.startswith(_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return True
+    # "BM" alone starts too many text files; a BMP also names a known DIB header size.
+    return data[:2] == b"BM" and int.from_bytes(data[14:18], "little") in _BMP_HEADERS
 
 
 def _bomb(max_pixels: int, width: int | None = None, height: int | None = None) -> UnsupportedMedia:

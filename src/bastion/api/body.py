@@ -1,0 +1,84 @@
+"""Routes that take either a multipart upload or a JSON body read it through here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from fastapi import Request, UploadFile
+from pydantic import BaseModel, ValidationError
+
+from bastion.errors import InvalidInput, TooLarge
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Body:
+    """Either the form fields and the file of a multipart body, or a parsed JSON object."""
+
+    json: dict[str, Any] | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    file: bytes | None = None
+    filename: str | None = None
+    media_type: str | None = None
+
+
+async def read_body(request: Request, limit: int) -> Body:
+    """Parse a multipart form (with an optional `file`) or a JSON object."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        return await _read_form(request, limit)
+    if content_type.startswith("application/json"):
+        raw = await request.body()
+        try:
+            parsed = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"The body is not valid JSON: {exc}.", code="malformed_json") from exc
+        if not isinstance(parsed, dict):
+            raise InvalidInput("The JSON body must be an object.", code="malformed_json")
+        return Body(json=parsed)
+    raise InvalidInput(
+        "Send multipart/form-data (with a `file` field) or application/json; "
+        f"got {content_type or 'no Content-Type'}.",
+        code="unsupported_content_type",
+        status_code=415,
+    )
+
+
+async def _read_form(request: Request, limit: int) -> Body:
+    form = await request.form(max_part_size=limit)
+    body = Body()
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            body.fields[key] = value
+        elif key == "file":
+            body.file = await _read_file(value, limit)
+            body.filename = value.filename
+            body.media_type = value.content_type
+        else:
+            raise InvalidInput(f"Unexpected file field `{key}`; the upload field is `file`.")
+    return body
+
+
+async def _read_file(upload: UploadFile, limit: int) -> bytes:
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"The file is larger than the limit of {limit:,} bytes.")
+    if not data:
+        raise InvalidInput("The uploaded `file` is empty.", code="empty_file")
+    return data
+
+
+def parse_model(model: type[M], data: dict[str, Any]) -> M:
+    """Validate data against a model, turning pydantic errors into one clear 422."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "problem": err["msg"]}
+            for err in exc.errors(include_url=False, include_context=False, include_input=False)
+        ]
+        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        raise InvalidInput(f"Invalid request: {summary}.", details=problems) from exc

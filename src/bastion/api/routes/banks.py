@@ -1,0 +1,298 @@
+"""Banks and their entries: /v1/banks..."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from bastion.api.body import Body, parse_model, read_body
+from bastion.api.deps import BastionDep, SessionDep, require
+from bastion.auth.permissions import Action
+from bastion.auth.tokens import Principal
+from bastion.banks import entries as entry_service
+from bastion.banks import service as bank_service
+from bastion.banks.formats import FORMATS, reader_for, writer_for
+from bastion.banks.importer import export_rows, import_rows
+from bastion.banks.labels import EntryLabels
+from bastion.db.models import Bank, BankEntry, EntrySignal
+from bastion.errors import InvalidInput
+from bastion.runtime import Bastion
+from bastion.signals.file_signals import compute_file_signals
+
+router = APIRouter(prefix="/v1/banks", tags=["banks"])
+
+Reader = Annotated[Principal, Depends(require(Action.BANKS_READ))]
+Writer = Annotated[Principal, Depends(require(Action.BANKS_WRITE))]
+Exporter = Annotated[Principal, Depends(require(Action.BANKS_EXPORT))]
+
+
+def bank_public(bank: Bank, entries: int | None = None) -> dict[str, Any]:
+    """A bank as the API shows it."""
+    out: dict[str, Any] = {
+        "name": bank.name,
+        "description": bank.description,
+        "enabled": bank.enabled,
+        "vetted": bank.vetted,
+        "allow": bank.allow,
+        "pdq_threshold": bank.pdq_threshold,
+        "created_at": bank.created_at.isoformat(),
+        "updated_at": bank.updated_at.isoformat(),
+    }
+    if entries is not None:
+        out["entries"] = entries
+    return out
+
+
+@router.get("", summary="List banks")
+def list_banks(session: SessionDep, _: Reader) -> dict[str, Any]:
+    """Every bank with its entry count."""
+    return {"banks": [bank_public(s.bank, s.entries) for s in bank_service.list_banks(session)]}
+
+
+@router.post("", status_code=201, summary="Create a bank")
+def create_bank(
+    bastion: BastionDep, session: SessionDep, who: Writer, spec: bank_service.BankCreate
+) -> dict[str, Any]:
+    """Create a bank; 409 if the name is taken."""
+    bank = bank_service.create_bank(
+        session, spec, default_threshold=bastion.settings.default_pdq_threshold, actor=who.actor
+    )
+    return bank_public(bank, 0)
+
+
+@router.get("/{name}", summary="Show a bank")
+def get_bank(session: SessionDep, _: Reader, name: str) -> dict[str, Any]:
+    """One bank with its entry count."""
+    bank = bank_service.get_bank(session, name)
+    return bank_public(bank, bank_service.count_entries(session, bank))
+
+
+@router.patch("/{name}", summary="Rename, disable, re-threshold or re-flag a bank")
+def update_bank(
+    session: SessionDep, who: Writer, name: str, change: bank_service.BankUpdate
+) -> dict[str, Any]:
+    """Apply a partial change."""
+    bank = bank_service.update_bank(session, name, change, actor=who.actor)
+    return bank_public(bank, bank_service.count_entries(session, bank))
+
+
+@router.delete("/{name}", summary="Delete a bank and all its entries")
+def delete_bank(
+    bastion: BastionDep, session: SessionDep, who: Writer, name: str
+) -> dict[str, Any]:
+    """Delete the bank; its entries stop matching at once."""
+    removed = bank_service.delete_bank(session, name, actor=who.actor)
+    session.commit()
+    bastion.forget_pdq(removed)
+    return {"deleted": name}
+
+
+@router.get("/{name}/entries", summary="List a bank's entries, oldest first")
+def list_entries(
+    session: SessionDep,
+    _: Reader,
+    name: str,
+    after: Annotated[int, Query(ge=0, description="Return entries with a larger id.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """A page of entries; pass the last id as `after` for the next page."""
+    bank = bank_service.get_bank(session, name)
+    rows = session.scalars(
+        select(BankEntry)
+        .where(BankEntry.bank_id == bank.id, BankEntry.id > after)
+        .order_by(BankEntry.id)
+        .limit(limit)
+    ).all()
+    return {
+        "entries": [entry_service.entry_public(e) for e in rows],
+        "next_after": rows[-1].id if len(rows) == limit else None,
+    }
+
+
+class EntryCreate(BaseModel):
+    """A bank entry from a raw hash or URL."""
+
+    model_config = {"extra": "forbid"}
+
+    signal_type: str = Field(description="pdq, md5, sha256, url, url_md5 or url_sha256")
+    value: str = Field(max_length=8192)
+    labels: EntryLabels = Field(default_factory=EntryLabels)
+    external_id: str | None = Field(default=None, max_length=256)
+
+
+ENTRY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "category": {"type": "string", "enum": ["a", "b", "c", "d", "e"]},
+                        "behaviours": {"type": "string", "description": "'|'-separated tags"},
+                        "entities": {"type": "string", "description": "'|'-separated tags"},
+                        "source": {"type": "string"},
+                        "note": {"type": "string"},
+                        "external_id": {"type": "string"},
+                    },
+                }
+            },
+            "application/json": {"schema": EntryCreate.model_json_schema()},
+        },
+    }
+}
+
+
+@router.post(
+    "/{name}/entries",
+    status_code=201,
+    summary="Add an entry from a file (multipart) or a raw hash or URL (JSON)",
+    openapi_extra=ENTRY_BODY,
+)
+async def add_entry(
+    request: Request, bastion: BastionDep, session: SessionDep, who: Writer, name: str
+) -> dict[str, Any]:
+    """Add known content; it matches from the next lookup on."""
+    body = await read_body(request, bastion.settings.max_upload_bytes)
+    return await run_in_threadpool(_add_entry, bastion, session, who, name, body)
+
+
+def _add_entry(
+    bastion: Bastion, session: Any, who: Principal, name: str, body: Body
+) -> dict[str, Any]:
+    bank = bank_service.get_bank(session, name)
+    if body.json is not None:
+        spec = parse_model(EntryCreate, body.json)
+        entry = entry_service.add_hash_entry(
+            session,
+            bank,
+            spec.signal_type,
+            spec.value,
+            spec.labels,
+            actor=who.actor,
+            external_id=spec.external_id,
+        )
+    else:
+        if body.file is None:
+            raise InvalidInput("Send the content as a multipart field named `file`.")
+        fields = dict(body.fields)
+        external_id = fields.pop("external_id", None) or None
+        labels = parse_model(EntryLabels, _form_labels(fields))
+        signals = compute_file_signals(body.file, max_pixels=bastion.settings.max_image_pixels)
+        entry = entry_service.add_entry(
+            session,
+            bank,
+            entry_service.file_signal_rows(signals),
+            labels,
+            origin="file",
+            actor=who.actor,
+            external_id=external_id,
+            filename=body.filename,
+        )
+    signals_rows = list(session.scalars(select(EntrySignal).where(EntrySignal.entry_id == entry.id)))
+    return entry_service.entry_public(entry, signals_rows)
+
+
+def _form_labels(fields: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key in ("behaviours", "entities"):
+            out[key] = [v for v in value.replace(",", "|").split("|") if v.strip()]
+        else:
+            out[key] = value or None
+    return out
+
+
+@router.get("/{name}/entries/{entry_id}", summary="Show an entry with its signals")
+def get_entry(session: SessionDep, _: Reader, name: str, entry_id: int) -> dict[str, Any]:
+    """One entry, its labels and every stored signal (one PDQ hash per view)."""
+    bank = bank_service.get_bank(session, name)
+    entry = entry_service.get_entry(session, bank, entry_id)
+    rows = list(session.scalars(select(EntrySignal).where(EntrySignal.entry_id == entry.id)))
+    return entry_service.entry_public(entry, rows)
+
+
+@router.delete("/{name}/entries/{entry_id}", summary="Remove an entry")
+def remove_entry(
+    bastion: BastionDep, session: SessionDep, who: Writer, name: str, entry_id: int
+) -> dict[str, Any]:
+    """Remove the entry; it stops matching at once."""
+    bank = bank_service.get_bank(session, name)
+    removed = entry_service.remove_entry(session, bank, entry_id, actor=who.actor)
+    session.commit()
+    bastion.forget_pdq(removed)
+    return {"deleted": entry_id}
+
+
+@router.post(
+    "/{name}/import",
+    summary="Import entries from a CSV, JSONL, ThreatExchange or TCAP file (multipart `file`)",
+)
+async def import_entries(
+    request: Request,
+    bastion: BastionDep,
+    session: SessionDep,
+    who: Writer,
+    name: str,
+    format: Annotated[str, Query(description=f"One of: auto, {', '.join(FORMATS)}")] = "auto",
+    partial: Annotated[bool, Query(description="Keep the good rows when some are bad.")] = False,
+) -> dict[str, Any]:
+    """Stream the rows into the bank; all-or-nothing unless `partial=true`."""
+    body = await read_body(request, bastion.settings.max_upload_bytes)
+    if body.file is None:
+        raise InvalidInput("Send the file to import as a multipart field named `file`.")
+    data = body.file
+
+    def run() -> dict[str, Any]:
+        bank = bank_service.get_bank(session, name)
+        text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+        rows = reader_for(format, body.filename, text)
+        report = import_rows(
+            session,
+            bank,
+            rows,
+            actor=who.actor,
+            all_or_nothing=not partial,
+            max_errors=bastion.settings.max_import_errors,
+        )
+        return report.public()
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/{name}/export", summary="Export a bank's entries (admin only)")
+def export_entries(
+    bastion: BastionDep,
+    session: SessionDep,
+    _: Exporter,
+    name: str,
+    format: Annotated[str, Query(description=f"One of: {', '.join(FORMATS)}")] = "csv",
+) -> StreamingResponse:
+    """Stream the bank in the chosen format (spooled to disk past 8 MB, never all in memory)."""
+    write = writer_for(format)
+    bank = bank_service.get_bank(session, name)
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+", encoding="utf-8")
+    write(export_rows(session, bank), spool)
+    spool.seek(0)
+
+    def chunks() -> Iterator[str]:
+        with spool:
+            while block := spool.read(256 * 1024):
+                yield block
+
+    media = "application/x-ndjson" if format == "jsonl" else "text/csv"
+    return StreamingResponse(
+        chunks(),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
+    )

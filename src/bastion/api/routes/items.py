@@ -1,0 +1,132 @@
+"""Items: a platform submits content under its own id and reads the result."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from bastion.api.body import Body, parse_model, read_body
+from bastion.api.deps import BastionDep, CurrentPrincipal, SessionDep, require
+from bastion.auth.permissions import Action
+from bastion.auth.tokens import Principal
+from bastion.errors import InvalidInput
+from bastion.pipeline.intake import Submission, get_item, item_public, submit_item
+from bastion.runtime import Bastion
+
+router = APIRouter(prefix="/v1/items", tags=["items"])
+
+
+class ItemCreate(BaseModel):
+    """An item given by URL (files are sent as multipart)."""
+
+    model_config = {"extra": "forbid"}
+
+    external_id: str = Field(min_length=1, max_length=256)
+    url: str = Field(max_length=8192)
+    kind: str | None = Field(default="url")
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+ITEM_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["external_id", "file"],
+                    "properties": {
+                        "external_id": {"type": "string"},
+                        "file": {"type": "string", "format": "binary"},
+                        "kind": {"type": "string", "enum": ["image", "file"]},
+                        "context": {"type": "string", "description": "A JSON object"},
+                    },
+                }
+            },
+            "application/json": {"schema": ItemCreate.model_json_schema()},
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Submit an item (file or URL): stored, scanned, matches returned",
+    dependencies=[Depends(require(Action.ITEMS_SUBMIT))],
+    openapi_extra=ITEM_BODY,
+)
+async def create_item(
+    request: Request,
+    response: Response,
+    bastion: BastionDep,
+    session: SessionDep,
+    who: CurrentPrincipal,
+) -> dict[str, Any]:
+    """Idempotent on (platform, external_id, content): a repeat returns the first result (200)."""
+    body = await read_body(request, bastion.settings.max_upload_bytes)
+    out, created = await run_in_threadpool(_submit, bastion, session, who, body)
+    if not created:
+        response.status_code = 200
+    return out
+
+
+def _submit(
+    bastion: Bastion, session: Any, who: Principal, body: Body
+) -> tuple[dict[str, Any], bool]:
+    if body.json is not None:
+        spec = parse_model(ItemCreate, body.json)
+        submission = Submission(
+            platform=who.platform,
+            external_id=spec.external_id,
+            kind=spec.kind,
+            url=spec.url,
+            context=spec.context,
+        )
+    else:
+        fields = body.fields
+        submission = Submission(
+            platform=who.platform,
+            external_id=fields.get("external_id", ""),
+            kind=fields.get("kind") or None,
+            data=body.file,
+            url=fields.get("url") or None,
+            filename=body.filename,
+            media_type=body.media_type,
+            context=_context(fields.get("context")),
+        )
+    item, created = submit_item(
+        session,
+        submission,
+        matcher=bastion.matcher,
+        media=bastion.media,
+        max_pixels=bastion.settings.max_image_pixels,
+    )
+    return {**item_public(item), "created": created}, created
+
+
+def _context(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"`context` is not valid JSON: {exc}.", code="malformed_json") from exc
+    if not isinstance(value, dict):
+        raise InvalidInput("`context` must be a JSON object.", code="malformed_json")
+    return value
+
+
+@router.get(
+    "/{item_id}",
+    summary="An item with its signals and matches",
+    dependencies=[Depends(require(Action.ITEMS_READ))],
+)
+def read_item(session: SessionDep, who: CurrentPrincipal, item_id: int) -> dict[str, Any]:
+    """Platform tokens see their own platform's items; admins see all."""
+    platform = None if who.role == "admin" else who.platform
+    return item_public(get_item(session, item_id, platform=platform))

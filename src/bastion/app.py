@@ -1,0 +1,141 @@
+"""create_app(): the FastAPI application, built from a `Bastion` instance or from settings."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bastion import __version__
+from bastion.api.routes import banks, hashing, health, items, matching
+from bastion.errors import BastionError, TooLarge
+from bastion.runtime import Bastion
+from bastion.settings import Settings
+
+log = logging.getLogger("bastion")
+
+
+def create_app(source: Bastion | Settings | None = None) -> FastAPI:
+    """Build the app; migrations run and indexes load when it starts serving."""
+    bastion = source if isinstance(source, Bastion) else Bastion(source or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        bastion.start(load_indexes=True)
+        yield
+        bastion.close()
+
+    app = FastAPI(
+        title="Bastion",
+        version=__version__,
+        description="Detect known terrorist content on re-upload: hash banks, PDQ, URLs.",
+        lifespan=lifespan,
+    )
+    app.state.bastion = bastion
+    for router in (health.router, hashing.router, matching.router, banks.router, items.router):
+        app.include_router(router)
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=bastion.settings.max_upload_bytes)
+    return app
+
+
+def _error_response(request: Request, error: BastionError) -> JSONResponse:
+    body = error.to_dict()
+    request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex[:16]
+    body["error"]["request_id"] = request_id
+    headers = {"WWW-Authenticate": "Bearer"} if error.status_code == 401 else None
+    return JSONResponse(body, status_code=error.status_code, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BastionError)
+    async def bastion_error(request: Request, exc: BastionError) -> JSONResponse:
+        return _error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"]), "problem": err["msg"]}
+            for err in exc.errors()
+        ]
+        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        error = BastionError(
+            f"Invalid request: {summary}.", details=problems, code="invalid_input", status_code=422
+        )
+        return _error_response(request, error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+        error = BastionError(
+            str(exc.detail), code=codes.get(exc.status_code, "http_error"),
+            status_code=exc.status_code,
+        )
+        return _error_response(request, error)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        request_id = uuid.uuid4().hex[:16]
+        log.exception("unhandled error, request %s", request_id)
+        request.state.request_id = request_id
+        error = BastionError(
+            "Internal error; the server log has the details under this request id.",
+            code="internal_error",
+            status_code=500,
+        )
+        return _error_response(request, error)
+
+
+class BodyLimit:
+    """Refuse bodies over the limit (413) before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        # Multipart framing adds a little to the file itself.
+        self.limit = limit + 64 * 1024
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _send_too_large(send, self.limit)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise TooLarge(f"The request body is over the limit of {self.limit:,} bytes.")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def _send_too_large(send: Send, limit: int) -> None:
+    error = TooLarge(
+        f"The request body is over the limit of {limit:,} bytes "
+        "(BASTION_MAX_UPLOAD_BYTES).",
+    )
+    body: dict[str, Any] = error.to_dict()
+    payload = JSONResponse(body, status_code=413).body
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

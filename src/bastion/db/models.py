@@ -1,0 +1,186 @@
+"""The tables. Bastion stores content and what was decided about it, never profiles of people."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bastion.db.base import Base, UTCDateTime, utcnow
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; Postgres gets a 64-bit key.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Bank(Base):
+    """A named set of known content with one policy: threshold, vetted, allow-list."""
+
+    __tablename__ = "banks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    vetted: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow: Mapped[bool] = mapped_column(Boolean, default=False)
+    pdq_threshold: Mapped[int] = mapped_column(Integer, default=31)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    entries: Mapped[list[BankEntry]] = relationship(
+        back_populates="bank", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class BankEntry(Base):
+    """One piece of known content in a bank, with its labels; its hashes are `EntrySignal`s."""
+
+    __tablename__ = "bank_entries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(256))
+    category: Mapped[str | None] = mapped_column(String(1))
+    behaviours: Mapped[list[str]] = mapped_column(JSON, default=list)
+    entities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(16))  # file, hash or import
+    filename: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    bank: Mapped[Bank] = relationship(back_populates="entries")
+    signals: Mapped[list[EntrySignal]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class EntrySignal(Base):
+    """One hash of a bank entry. Images store several PDQ hashes, one per view (crops, trims)."""
+
+    __tablename__ = "entry_signals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id", ondelete="CASCADE"))
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"))
+    signal_type: Mapped[str] = mapped_column(String(16))
+    # The stored form (hex digest, canonical URL) and the key exact lookups use: the value
+    # itself for digests, the sha256 of the canonical URL for `url` (URLs can be 8 KB long).
+    value: Mapped[str] = mapped_column(Text)
+    lookup_key: Mapped[str] = mapped_column(String(64))
+    view: Mapped[str | None] = mapped_column(String(32))
+    quality: Mapped[int | None] = mapped_column(Integer)
+
+    entry: Mapped[BankEntry] = relationship(back_populates="signals")
+
+    __table_args__ = (
+        Index("ix_entry_signals_lookup", "signal_type", "lookup_key"),
+        Index("ix_entry_signals_entry_id", "entry_id"),
+        Index("ix_entry_signals_bank_id", "bank_id"),
+    )
+
+
+class Item(Base):
+    """A content item a platform submitted, under its own `external_id`."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(16))  # image, file or url
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    media_type: Mapped[str | None] = mapped_column(String(128))
+    filename: Mapped[str | None] = mapped_column(String(512))
+    url: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    signals: Mapped[list[ItemSignal]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", passive_deletes=True
+    )
+    matches: Mapped[list[ItemMatch]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id", "content_sha256", name="uq_items_identity"),
+    )
+
+
+class ItemSignal(Base):
+    """A signal computed from an item (its digests, its PDQ hash and quality, its URL)."""
+
+    __tablename__ = "item_signals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    signal_type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(Text)
+    quality: Mapped[int | None] = mapped_column(Integer)
+
+    item: Mapped[Item] = relationship(back_populates="signals")
+
+
+class ItemMatch(Base):
+    """A match of an item against a bank entry at the time it was scanned."""
+
+    __tablename__ = "item_matches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    # Kept when the bank or entry is later deleted: the record of what matched must survive.
+    bank_id: Mapped[int | None] = mapped_column(ForeignKey("banks.id", ondelete="SET NULL"))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("bank_entries.id", ondelete="SET NULL"))
+    bank_name: Mapped[str] = mapped_column(String(64))
+    signal_type: Mapped[str] = mapped_column(String(16))
+    distance: Mapped[int] = mapped_column(Integer)
+    allow: Mapped[bool] = mapped_column(Boolean, default=False)
+    suppressed: Mapped[bool] = mapped_column(Boolean, default=False)
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    item: Mapped[Item] = relationship(back_populates="matches")
+
+
+class ApiToken(Base):
+    """A bearer token for the HTTP API. Only a SHA-256 of the secret is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    platform: Mapped[str] = mapped_column(String(64), default="default")
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """An append-only record of a change: who did what to which object, and when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(256))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

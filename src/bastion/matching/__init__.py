@@ -1,0 +1,1 @@
+"""Matching: signals of an item against the banks' indexes."""

@@ -1,0 +1,253 @@
+"""Match signals against every enabled bank: exact digests and URLs, PDQ within each threshold.
+
+Allow-list banks win: when content matches an allow-list (news footage wrongly hashed, say),
+its matches in other banks are reported as suppressed, never as matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from bastion.banks.entries import entry_labels
+from bastion.db.models import Bank, BankEntry, EntrySignal
+from bastion.errors import InvalidInput, NotFound
+from bastion.matching.pdq_sync import PdqIndexSync
+from bastion.signals.file_signals import FileSignals, ViewHash, query_view_hashes
+from bastion.signals.pdq import DIHEDRAL, PdqHash
+from bastion.signals.registry import canonical_signal_type, normalize_value
+from bastion.signals.url import url_digests
+
+# When one entry matches through several signals, the most specific one is reported.
+_SPECIFICITY = {"sha256": 0, "md5": 1, "url": 2, "url_sha256": 3, "url_md5": 4, "pdq": 5}
+
+
+@dataclass(frozen=True)
+class Match:
+    """One bank entry that the content matched, through its best signal."""
+
+    bank: Bank
+    entry: BankEntry
+    signal_type: str
+    distance: int
+    view: str | None = None
+    transform: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The match as the API returns it."""
+        out: dict[str, Any] = {
+            "bank": self.bank.name,
+            "entry_id": self.entry.id,
+            "signal_type": self.signal_type,
+            "distance": self.distance,
+            "labels": entry_labels(self.entry),
+            "external_id": self.entry.external_id,
+            "vetted": self.bank.vetted,
+        }
+        if self.signal_type == "pdq":
+            out["threshold"] = self.bank.pdq_threshold
+            out["view"] = self.view
+            out["transform"] = self.transform
+        return out
+
+
+@dataclass
+class MatchResult:
+    """Matches, allow-list matches, and matches the allow-list suppressed."""
+
+    matches: list[Match] = field(default_factory=list)
+    allowed: list[Match] = field(default_factory=list)
+    suppressed: list[Match] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        """The result as the API returns it."""
+        return {
+            "matches": [m.public() for m in self.matches],
+            "allow_matches": [m.public() for m in self.allowed],
+            "suppressed": [m.public() for m in self.suppressed],
+            "notes": self.notes,
+        }
+
+
+@dataclass
+class _Hit:
+    signal_id: int | None
+    entry_id: int
+    bank_id: int
+    signal_type: str
+    distance: int
+    view: str | None = None
+    transform: str | None = None
+
+
+class Matcher:
+    """Looks signals up in the database (exact) and in the PDQ index (Hamming)."""
+
+    def __init__(self, pdq: PdqIndexSync, quality_floor: int) -> None:
+        self.pdq = pdq
+        self.quality_floor = quality_floor
+
+    def match_file(
+        self, session: Session, signals: FileSignals, banks: Sequence[str] | None = None
+    ) -> MatchResult:
+        """Match a file by its digests and, for an image, by PDQ with views and rotations."""
+        scope = _enabled_banks(session, banks)
+        hits = _exact_hits(session, scope, [("md5", signals.md5), ("sha256", signals.sha256)])
+        notes: list[str] = []
+        if signals.image is not None and signals.pdq is not None:
+            if signals.pdq.matchable(self.quality_floor):
+                hits += self._pdq_hits(session, scope, query_view_hashes(signals.image))
+            else:
+                notes.append(_low_quality(signals.pdq, self.quality_floor))
+        return _resolve(session, scope, hits, notes)
+
+    def match_value(
+        self,
+        session: Session,
+        signal_type: str,
+        value: str,
+        banks: Sequence[str] | None = None,
+        quality: int | None = None,
+    ) -> MatchResult:
+        """Match one raw signal value: a hex hash or a URL."""
+        kind = canonical_signal_type(signal_type)
+        normal = normalize_value(kind, value)
+        scope = _enabled_banks(session, banks)
+        if kind == "pdq":
+            query = PdqHash(bytes.fromhex(normal), quality)
+            if not query.matchable(self.quality_floor):
+                return MatchResult(notes=[_low_quality(query, self.quality_floor)])
+            hits = self._pdq_hits(session, scope, [ViewHash("full", DIHEDRAL[0], query)])
+        elif kind == "url":
+            digests = url_digests(normal)
+            keys = [("url", digests["sha256"]), ("url_sha256", digests["sha256"])]
+            hits = _exact_hits(session, scope, [*keys, ("url_md5", digests["md5"])])
+        else:
+            hits = _exact_hits(session, scope, [(kind, normal)])
+        return _resolve(session, scope, hits, [])
+
+    def _pdq_hits(
+        self, session: Session, scope: dict[int, Bank], queries: Sequence[ViewHash]
+    ) -> list[_Hit]:
+        if not scope or not queries:
+            return []
+        self.pdq.sync(session)
+        threshold = max(bank.pdq_threshold for bank in scope.values())
+        best: dict[int, tuple[int, ViewHash]] = {}
+        for query in queries:
+            for signal_id, distance in self.pdq.index.query(query.hash.digest, threshold):
+                if signal_id not in best or distance < best[signal_id][0]:
+                    best[signal_id] = (distance, query)
+        if not best:
+            return []
+        rows = _in_chunks(
+            best,
+            lambda ids: select(
+                EntrySignal.id, EntrySignal.entry_id, EntrySignal.bank_id, EntrySignal.view
+            ).where(EntrySignal.id.in_(ids)),
+            session,
+        )
+        hits = []
+        for signal_id, entry_id, bank_id, view in rows:
+            distance, query = best[signal_id]
+            bank = scope.get(bank_id)
+            if bank is not None and distance <= bank.pdq_threshold:
+                hits.append(
+                    _Hit(signal_id, entry_id, bank_id, "pdq", distance, view, query.transform)
+                )
+        return hits
+
+
+def _enabled_banks(session: Session, names: Sequence[str] | None) -> dict[int, Bank]:
+    query = select(Bank).where(Bank.enabled.is_(True))
+    if names:
+        found = session.scalars(select(Bank).where(Bank.name.in_(list(names)))).all()
+        missing = sorted(set(names) - {b.name for b in found})
+        if missing:
+            raise NotFound(f"No bank named {', '.join(map(repr, missing))}.", code="unknown_bank")
+        query = query.where(Bank.name.in_(list(names)))
+    return {bank.id: bank for bank in session.scalars(query)}
+
+
+def _exact_hits(
+    session: Session, scope: dict[int, Bank], keys: Iterable[tuple[str, str]]
+) -> list[_Hit]:
+    pairs = list(keys)
+    if not scope or not pairs:
+        return []
+    condition = (
+        tuple_(EntrySignal.signal_type, EntrySignal.lookup_key).in_(pairs)
+        if len(pairs) > 1
+        else (EntrySignal.signal_type == pairs[0][0]) & (EntrySignal.lookup_key == pairs[0][1])
+    )
+    rows = session.execute(
+        select(EntrySignal.id, EntrySignal.entry_id, EntrySignal.bank_id, EntrySignal.signal_type)
+        .where(condition)
+        .where(EntrySignal.bank_id.in_(list(scope)))
+    ).all()
+    return [_Hit(sid, eid, bid, kind, 0) for sid, eid, bid, kind in rows]
+
+
+def _resolve(
+    session: Session, scope: dict[int, Bank], hits: list[_Hit], notes: list[str]
+) -> MatchResult:
+    best: dict[int, _Hit] = {}
+    for hit in hits:
+        current = best.get(hit.entry_id)
+        if current is None or _rank(hit) < _rank(current):
+            best[hit.entry_id] = hit
+    entries = {
+        e.id: e
+        for e in _in_chunks(
+            best, lambda ids: select(BankEntry).where(BankEntry.id.in_(ids)), session, scalars=True
+        )
+    }
+    found = [
+        Match(scope[h.bank_id], entries[h.entry_id], h.signal_type, h.distance, h.view, h.transform)
+        for h in best.values()
+        if h.entry_id in entries
+    ]
+    found.sort(key=lambda m: (m.distance, _SPECIFICITY.get(m.signal_type, 9), m.bank.name))
+    result = MatchResult(notes=notes)
+    result.allowed = [m for m in found if m.bank.allow]
+    others = [m for m in found if not m.bank.allow]
+    if result.allowed:
+        result.suppressed = others
+    else:
+        result.matches = others
+    return result
+
+
+def _rank(hit: _Hit) -> tuple[int, int]:
+    return (hit.distance, _SPECIFICITY.get(hit.signal_type, 9))
+
+
+def _in_chunks(
+    ids: Iterable[int], build: Any, session: Session, *, scalars: bool = False
+) -> list[Any]:
+    """Run an IN query in chunks: SQLite and Postgres both limit bound parameters."""
+    values = list(ids)
+    out: list[Any] = []
+    for start in range(0, len(values), 900):
+        statement = build(values[start : start + 900])
+        out.extend(session.scalars(statement) if scalars else session.execute(statement))
+    return out
+
+
+def _low_quality(query: PdqHash, floor: int) -> str:
+    return (
+        f"The image's PDQ quality is {query.quality}, below the floor of {floor}: "
+        "flat or tiny images give unreliable hashes, so PDQ was not matched."
+    )
+
+
+def require_pdq(signals: FileSignals) -> PdqHash:
+    """The PDQ hash of an image, or a clear error for a non-image."""
+    if signals.pdq is None:
+        raise InvalidInput("The file is not an image, so it has no PDQ hash.", code="not_an_image")
+    return signals.pdq

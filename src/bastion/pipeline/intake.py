@@ -1,0 +1,188 @@
+"""Intake: a platform submits an item; it is stored, hashed, matched and recorded.
+
+Idempotent on (platform, external_id, content digest): the same submission twice returns the
+first result. The scan runs inside the request's transaction, so an accepted item is always
+stored in its final state (`scanned`) or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bastion.db.base import utcnow
+from bastion.db.models import Item, ItemMatch, ItemSignal
+from bastion.errors import InvalidInput, NotFound
+from bastion.matching.service import Match, Matcher, MatchResult
+from bastion.media_store import MediaStore
+from bastion.signals.file_signals import compute_file_signals
+from bastion.signals.registry import normalize_value
+
+KINDS = ("image", "file", "url")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What the platform sent: its id, and either the file's bytes or a URL."""
+
+    platform: str
+    external_id: str
+    kind: str | None = None
+    data: bytes | None = None
+    url: str | None = None
+    filename: str | None = None
+    media_type: str | None = None
+    context: dict[str, Any] | None = None
+
+
+def submit_item(
+    session: Session,
+    submission: Submission,
+    *,
+    matcher: Matcher,
+    media: MediaStore,
+    max_pixels: int,
+) -> tuple[Item, bool]:
+    """Store and scan an item; returns it and whether it was new."""
+    kind = _check(submission)
+    if submission.data is not None:
+        sha256 = hashlib.sha256(submission.data).hexdigest()
+    else:
+        canonical = normalize_value("url", submission.url or "")
+        sha256 = hashlib.sha256(canonical.encode()).hexdigest()
+    existing = session.scalar(
+        select(Item).where(
+            Item.platform == submission.platform,
+            Item.external_id == submission.external_id,
+            Item.content_sha256 == sha256,
+        )
+    )
+    if existing is not None:
+        return existing, False
+    item = Item(
+        platform=submission.platform,
+        external_id=submission.external_id,
+        kind=kind,
+        content_sha256=sha256,
+        filename=submission.filename,
+        media_type=submission.media_type,
+        context=submission.context or {},
+        status="received",
+    )
+    if submission.data is not None:
+        result = _scan_file(session, item, submission.data, kind, matcher, max_pixels)
+        media.put(sha256, submission.data)
+    else:
+        item.url = canonical
+        item.signals = [ItemSignal(signal_type="url", value=canonical)]
+        result = matcher.match_value(session, "url", canonical)
+    item.matches = [_match_row(m) for m in result.matches] + [
+        _match_row(m, allow=True) for m in result.allowed
+    ] + [_match_row(m, suppressed=True) for m in result.suppressed]
+    item.status = "scanned"
+    item.scanned_at = utcnow()
+    session.add(item)
+    session.flush()
+    return item, True
+
+
+def _check(submission: Submission) -> str:
+    if not submission.external_id or len(submission.external_id) > 256:
+        raise InvalidInput("`external_id` is required: the platform's own id, 1-256 characters.")
+    if (submission.data is None) == (submission.url is None):
+        raise InvalidInput("Send exactly one of `file` (the content) or `url`.")
+    kind = submission.kind or ("url" if submission.url is not None else None)
+    if kind is not None and kind not in KINDS:
+        raise InvalidInput(f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
+    if kind == "url" and submission.url is None:
+        raise InvalidInput("An item of kind 'url' needs the `url` field.")
+    return kind or "file"
+
+
+def _scan_file(
+    session: Session, item: Item, data: bytes, kind: str, matcher: Matcher, max_pixels: int
+) -> MatchResult:
+    signals = compute_file_signals(data, max_pixels=max_pixels, require_image=kind == "image")
+    if kind == "file" and signals.image is not None:
+        item.kind = "image"
+    item.size_bytes = signals.size
+    item.signals = [
+        ItemSignal(signal_type="md5", value=signals.md5),
+        ItemSignal(signal_type="sha256", value=signals.sha256),
+    ]
+    if signals.pdq is not None:
+        item.signals.append(
+            ItemSignal(signal_type="pdq", value=signals.pdq.hex, quality=signals.pdq.quality)
+        )
+    return matcher.match_file(session, signals)
+
+
+def _match_row(match: Match, *, allow: bool = False, suppressed: bool = False) -> ItemMatch:
+    public = match.public()
+    return ItemMatch(
+        bank_id=match.bank.id,
+        entry_id=match.entry.id,
+        bank_name=match.bank.name,
+        signal_type=match.signal_type,
+        distance=match.distance,
+        allow=allow,
+        suppressed=suppressed,
+        labels={**public["labels"], "view": match.view, "transform": match.transform},
+    )
+
+
+def get_item(session: Session, item_id: int, *, platform: str | None = None) -> Item:
+    """An item by id (limited to one platform's items when `platform` is given)."""
+    item = session.scalar(
+        select(Item)
+        .where(Item.id == item_id)
+        .options(selectinload(Item.signals), selectinload(Item.matches))
+    )
+    if item is None or (platform is not None and item.platform != platform):
+        raise NotFound(f"No item with id {item_id}.", code="unknown_item")
+    return item
+
+
+def item_public(item: Item) -> dict[str, Any]:
+    """An item, its signals and its matches, as the API returns them."""
+    signals: dict[str, Any] = {}
+    for signal in item.signals:
+        if signal.signal_type == "pdq":
+            signals["pdq"] = {"hash": signal.value, "quality": signal.quality}
+        else:
+            signals[signal.signal_type] = signal.value
+
+    def as_match(row: ItemMatch) -> dict[str, Any]:
+        labels = {k: v for k, v in row.labels.items() if k not in ("view", "transform")}
+        return {
+            "bank": row.bank_name,
+            "entry_id": row.entry_id,
+            "signal_type": row.signal_type,
+            "distance": row.distance,
+            "labels": labels,
+            "view": row.labels.get("view"),
+            "transform": row.labels.get("transform"),
+        }
+
+    return {
+        "id": item.id,
+        "external_id": item.external_id,
+        "platform": item.platform,
+        "kind": item.kind,
+        "status": item.status,
+        "content_sha256": item.content_sha256,
+        "size_bytes": item.size_bytes,
+        "filename": item.filename,
+        "url": item.url,
+        "context": item.context,
+        "received_at": item.received_at.isoformat(),
+        "scanned_at": item.scanned_at.isoformat() if item.scanned_at else None,
+        "signals": signals,
+        "matches": [as_match(m) for m in item.matches if not m.allow and not m.suppressed],
+        "allow_matches": [as_match(m) for m in item.matches if m.allow],
+        "suppressed": [as_match(m) for m in item.matches if m.suppressed],
+    }

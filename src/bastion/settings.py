@@ -1,0 +1,68 @@
+"""One typed settings class, read from `BASTION_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bastion.errors import InvalidInput
+
+
+class Settings(BaseSettings):
+    """Everything Bastion can be configured with; see docs/settings.md for the list."""
+
+    model_config = SettingsConfigDict(env_prefix="BASTION_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("./bastion-data"),
+        description="Folder for the SQLite database and other local state.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file bastion.db in the data folder. "
+        "PostgreSQL: postgresql://user@host:5432/db",
+    )
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."
+    )
+    max_image_pixels: int = Field(
+        default=100_000_000,
+        ge=1,
+        description="Largest image (width x height) decoded; larger ones are refused as bombs.",
+    )
+    pdq_quality_floor: int = Field(
+        default=50, ge=0, le=100, description="PDQ hashes below this quality are never matched."
+    )
+    default_pdq_threshold: int = Field(
+        default=31, ge=0, le=128, description="PDQ distance threshold for new banks."
+    )
+    max_import_errors: int = Field(
+        default=1000, ge=1, description="An import stops collecting bad rows after this many."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_driver(cls, value: str | None) -> str | None:
+        # Users paste libpq URLs; SQLAlchemy needs the driver named to pick psycopg 3.
+        if value and value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in use: the configured one or SQLite in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'bastion.db').resolve()}"
+
+    def ensure_data_dir(self) -> None:
+        """Create the data folder, with a clear error if that is impossible."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInput(
+                f"Cannot create the data folder {self.data_dir}: {exc.strerror}. "
+                "Set BASTION_DATA_DIR or --data-dir to a writable folder."
+            ) from exc
