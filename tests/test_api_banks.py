@@ -80,13 +80,7 @@ def test_import_csv_then_export_round_trips(client: TestClient, admin: dict[str,
 
 def test_import_with_bad_rows_is_all_or_nothing(client: TestClient, admin: dict[str, str]) -> None:
     make_bank(client, admin, "shared")
-    csv_text = (
-        "signal_type,value\n"
-        f"pdq,{'a' * 64}\n"
-        "pdq,not-a-hash\n"
-        f"md5,{'0' * 32}\n"
-        "sha1,abc\n"
-    )
+    csv_text = f"signal_type,value\npdq,{'a' * 64}\npdq,not-a-hash\nmd5,{'0' * 32}\nsha1,abc\n"
     response = client.post(
         "/v1/banks/shared/import",
         files={"file": ("list.csv", csv_text.encode())},
@@ -105,3 +99,25 @@ def test_import_with_bad_rows_is_all_or_nothing(client: TestClient, admin: dict[
     assert partial.status_code == 200
     assert partial.json()["added"] == 2
     assert client.get("/v1/banks/shared", headers=admin).json()["entries"] == 2
+
+
+def test_import_of_non_utf8_or_unknown_format_is_a_clear_error(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    make_bank(client, admin, "shared")
+    latin = "signal_type,value,note\n" + f"md5,{'0' * 32},caf\xe9\n" * 3
+    response = client.post(
+        "/v1/banks/shared/import?format=csv",
+        files={"file": ("list.csv", latin.encode("latin-1"))},
+        headers=admin,
+    )
+    assert response.status_code == 422
+    assert "UTF-8" in str(response.json()["error"])
+    unknown = client.post(
+        "/v1/banks/shared/import?format=xml",
+        files={"file": ("list.xml", b"<list/>")},
+        headers=admin,
+    )
+    assert unknown.status_code == 422
+    assert "csv" in unknown.json()["error"]["message"]
+    assert client.get("/v1/banks/shared", headers=admin).json()["entries"] == 0

@@ -6,8 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from fastapi import Request, UploadFile
+from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import UploadFile
 
 from bastion.errors import InvalidInput, TooLarge
 
@@ -35,7 +36,9 @@ async def read_body(request: Request, limit: int) -> Body:
         try:
             parsed = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"The body is not valid JSON: {exc}.", code="malformed_json") from exc
+            raise InvalidInput(
+                f"The body is not valid JSON: {exc}.", code="malformed_json"
+            ) from exc
         if not isinstance(parsed, dict):
             raise InvalidInput("The JSON body must be an object.", code="malformed_json")
         return Body(json=parsed)
@@ -82,3 +85,18 @@ def parse_model(model: type[M], data: dict[str, Any]) -> M:
         ]
         summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
         raise InvalidInput(f"Invalid request: {summary}.", details=problems) from exc
+
+
+async def read_upload_stream(request: Request, limit: int) -> UploadFile:
+    """The multipart `file` field as a spooled upload, for readers that stream it."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInput(
+            "Send the file as multipart/form-data in a field named `file`.",
+            code="unsupported_content_type",
+            status_code=415,
+        )
+    form = await request.form(max_part_size=limit)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput("Send the file to import as a multipart field named `file`.")
+    return upload

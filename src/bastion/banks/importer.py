@@ -57,7 +57,7 @@ def import_rows(
     """Add every row to the bank; in all-or-nothing mode raise (and write nothing) on bad rows."""
     report = ImportReport()
     batch: list[ImportRow] = []
-    for row in rows:
+    for row in _decoded(rows, report):
         report.rows += 1
         if isinstance(row, RowError):
             report.error_count += 1
@@ -89,6 +89,20 @@ def import_rows(
         {"rows": report.rows, "added": report.added, "errors": report.error_count},
     )
     return report
+
+
+def _decoded(
+    rows: Iterable[ImportRow | RowError], report: ImportReport
+) -> Iterator[ImportRow | RowError]:
+    """The rows, with undecodable bytes turned into a clear error instead of a crash."""
+    try:
+        yield from rows
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"The file is not UTF-8 text: undecodable bytes after row {report.rows} "
+            f"({exc.reason}). Save it as UTF-8 and import again; nothing was imported.",
+            code="not_utf8",
+        ) from exc
 
 
 def _write_batch(session: Session, bank: Bank, batch: list[ImportRow]) -> int:

@@ -20,7 +20,7 @@ from bastion.matching.pdq_sync import PdqIndexSync
 from bastion.signals.file_signals import FileSignals, ViewHash, query_view_hashes
 from bastion.signals.pdq import DIHEDRAL, PdqHash
 from bastion.signals.registry import canonical_signal_type, normalize_value
-from bastion.signals.url import url_digests
+from bastion.signals.url import threatexchange_url_md5, url_digests
 
 # When one entry matches through several signals, the most specific one is reported.
 _SPECIFICITY = {"sha256": 0, "md5": 1, "url": 2, "url_sha256": 3, "url_md5": 4, "pdq": 5}
@@ -125,8 +125,14 @@ class Matcher:
             hits = self._pdq_hits(session, scope, [ViewHash("full", DIHEDRAL[0], query)])
         elif kind == "url":
             digests = url_digests(normal)
-            keys = [("url", digests["sha256"]), ("url_sha256", digests["sha256"])]
-            hits = _exact_hits(session, scope, [*keys, ("url_md5", digests["md5"])])
+            keys = [
+                ("url", digests["sha256"]),
+                ("url_sha256", digests["sha256"]),
+                ("url_md5", digests["md5"]),
+                # url_md5 lists exported by ThreatExchange hash its own, lighter normal form.
+                ("url_md5", threatexchange_url_md5(value)),
+            ]
+            hits = _exact_hits(session, scope, keys)
         else:
             hits = _exact_hits(session, scope, [(kind, normal)])
         return _resolve(session, scope, hits, [])

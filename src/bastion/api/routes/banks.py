@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from bastion.api.body import Body, parse_model, read_body
+from bastion.api.body import Body, parse_model, read_body, read_upload_stream
 from bastion.api.deps import BastionDep, SessionDep, require
 from bastion.auth.permissions import Action
 from bastion.auth.tokens import Principal
@@ -85,9 +85,7 @@ def update_bank(
 
 
 @router.delete("/{name}", summary="Delete a bank and all its entries")
-def delete_bank(
-    bastion: BastionDep, session: SessionDep, who: Writer, name: str
-) -> dict[str, Any]:
+def delete_bank(bastion: BastionDep, session: SessionDep, who: Writer, name: str) -> dict[str, Any]:
     """Delete the bank; its entries stop matching at once."""
     removed = bank_service.delete_bank(session, name, actor=who.actor)
     session.commit()
@@ -199,7 +197,9 @@ def _add_entry(
             external_id=external_id,
             filename=body.filename,
         )
-    signals_rows = list(session.scalars(select(EntrySignal).where(EntrySignal.entry_id == entry.id)))
+    signals_rows = list(
+        session.scalars(select(EntrySignal).where(EntrySignal.entry_id == entry.id))
+    )
     return entry_service.entry_public(entry, signals_rows)
 
 
@@ -237,6 +237,20 @@ def remove_entry(
 @router.post(
     "/{name}/import",
     summary="Import entries from a CSV, JSONL, ThreatExchange or TCAP file (multipart `file`)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
 )
 async def import_entries(
     request: Request,
@@ -248,19 +262,16 @@ async def import_entries(
     partial: Annotated[bool, Query(description="Keep the good rows when some are bad.")] = False,
 ) -> dict[str, Any]:
     """Stream the rows into the bank; all-or-nothing unless `partial=true`."""
-    body = await read_body(request, bastion.settings.max_upload_bytes)
-    if body.file is None:
-        raise InvalidInput("Send the file to import as a multipart field named `file`.")
-    data = body.file
+    upload = await read_upload_stream(request, bastion.settings.max_upload_bytes)
 
     def run() -> dict[str, Any]:
         bank = bank_service.get_bank(session, name)
-        text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
-        rows = reader_for(format, body.filename, text)
+        # The upload is spooled to disk by the form parser; rows are read from it one by one.
+        text = io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
         report = import_rows(
             session,
             bank,
-            rows,
+            reader_for(format, upload.filename, text),
             actor=who.actor,
             all_or_nothing=not partial,
             max_errors=bastion.settings.max_import_errors,
@@ -282,7 +293,7 @@ def export_entries(
     write = writer_for(format)
     bank = bank_service.get_bank(session, name)
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+", encoding="utf-8")
-    write(export_rows(session, bank), spool)
+    write(export_rows(session, bank), cast(TextIO, spool))
     spool.seek(0)
 
     def chunks() -> Iterator[str]:
