@@ -79,10 +79,12 @@ def submit_item(
     else:
         item.url = canonical
         item.signals = [ItemSignal(signal_type="url", value=canonical)]
-        result = matcher.match_value(session, "url", canonical)
-    item.matches = [_match_row(m) for m in result.matches] + [
-        _match_row(m, allow=True) for m in result.allowed
-    ] + [_match_row(m, suppressed=True) for m in result.suppressed]
+        result = matcher.match_value(session, "url", submission.url or canonical)
+    item.matches = (
+        [_match_row(m) for m in result.matches]
+        + [_match_row(m, allow=True) for m in result.allowed]
+        + [_match_row(m, suppressed=True) for m in result.suppressed]
+    )
     item.status = "scanned"
     item.scanned_at = utcnow()
     session.add(item)
