@@ -37,8 +37,14 @@ def test_reupload_cropped_and_recompressed_matches_with_labels(
 ) -> None:
     make_bank(client, admin, "tvec")
     entry = add_file(
-        client, admin, "tvec", image_bytes(7), category="a", entities="invented-front",
-        source="moderator", note="poster",
+        client,
+        admin,
+        "tvec",
+        image_bytes(7),
+        category="a",
+        entities="invented-front",
+        source="moderator",
+        note="poster",
     )
     body = match_file(client, platform, cropped_bytes(7))
     assert [m["entry_id"] for m in body["matches"]] == [entry["id"]]
@@ -179,3 +185,22 @@ def test_low_quality_images_are_hashed_but_never_matched(
     assert body["signals"]["pdq"]["quality"] < 50
     assert body["matches"] == [] or all(m["signal_type"] != "pdq" for m in body["matches"])
     assert any("quality" in note for note in body["notes"])
+
+
+def test_full_resolution_hashes_from_other_tools_match(
+    client: TestClient, admin: dict[str, str], platform: dict[str, str]
+) -> None:
+    """A hash list made by Meta's tools at full resolution still matches our fast path."""
+    import numpy as np
+    import pdqhash
+
+    make_bank(client, admin, "shared")
+    big = [generated_image(seed).resize((2400, 1800)) for seed in (81, 82, 83)]
+    for picture in big:
+        bits, quality = pdqhash.compute(np.asarray(picture))
+        full_res_hex = np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
+        add_hash(client, admin, "shared", "pdq", full_res_hex, labels={"source": "gifct"})
+    for picture in big:
+        body = match_file(client, platform, encode(picture, "JPEG", 85))
+        assert len(body["matches"]) == 1
+        assert body["matches"][0]["distance"] <= 12

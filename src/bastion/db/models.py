@@ -87,6 +87,8 @@ class EntrySignal(Base):
 
     __table_args__ = (
         Index("ix_entry_signals_lookup", "signal_type", "lookup_key"),
+        # Lets the PDQ index load and catch up in id order without sorting the table.
+        Index("ix_entry_signals_type_id", "signal_type", "id"),
         Index("ix_entry_signals_entry_id", "entry_id"),
         Index("ix_entry_signals_bank_id", "bank_id"),
     )

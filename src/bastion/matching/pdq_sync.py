@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bastion.db.models import EntrySignal
@@ -61,12 +61,12 @@ class PdqIndexSync:
                 ).all()
                 if not rows:
                     break
-                added += self._add(rows, top)
+                added += self._add([(int(i), str(v)) for i, v in rows], top)
                 low = rows[-1][0]
             self._watermark = max(self._watermark, top)
         return added
 
-    def _add(self, rows: Sequence[Row[tuple[int, str]]], top: int) -> int:
+    def _add(self, rows: Sequence[tuple[int, str]], top: int) -> int:
         fresh = [(i, v) for i, v in rows if i not in self._recent_set]
         if not fresh:
             return 0

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bastion.banks.entries import entry_labels
 from bastion.db.models import Bank, BankEntry, EntrySignal
-from bastion.errors import InvalidInput, NotFound
+from bastion.errors import NotFound
 from bastion.matching.pdq_sync import PdqIndexSync
 from bastion.signals.file_signals import FileSignals, ViewHash, query_view_hashes
 from bastion.signals.pdq import DIHEDRAL, PdqHash
@@ -250,10 +250,3 @@ def _low_quality(query: PdqHash, floor: int) -> str:
         f"The image's PDQ quality is {query.quality}, below the floor of {floor}: "
         "flat or tiny images give unreliable hashes, so PDQ was not matched."
     )
-
-
-def require_pdq(signals: FileSignals) -> PdqHash:
-    """The PDQ hash of an image, or a clear error for a non-image."""
-    if signals.pdq is None:
-        raise InvalidInput("The file is not an image, so it has no PDQ hash.", code="not_an_image")
-    return signals.pdq

@@ -144,6 +144,7 @@ def upgrade() -> None:
     with op.batch_alter_table("entry_signals", schema=None) as batch_op:
         batch_op.create_index("ix_entry_signals_bank_id", ["bank_id"], unique=False)
         batch_op.create_index("ix_entry_signals_entry_id", ["entry_id"], unique=False)
+        batch_op.create_index("ix_entry_signals_type_id", ["signal_type", "id"], unique=False)
         batch_op.create_index(
             "ix_entry_signals_lookup", ["signal_type", "lookup_key"], unique=False
         )
@@ -191,6 +192,7 @@ def downgrade() -> None:
 
     op.drop_table("item_matches")
     with op.batch_alter_table("entry_signals", schema=None) as batch_op:
+        batch_op.drop_index("ix_entry_signals_type_id")
         batch_op.drop_index("ix_entry_signals_lookup")
         batch_op.drop_index("ix_entry_signals_entry_id")
         batch_op.drop_index("ix_entry_signals_bank_id")

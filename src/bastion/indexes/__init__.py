@@ -1,0 +1,1 @@
+"""Similarity indexes: exact, sublinear search over the hashes in the banks."""
