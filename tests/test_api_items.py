@@ -58,7 +58,10 @@ def test_url_items(client: TestClient, admin: dict[str, str], platform: dict[str
     )
     response = client.post(
         "/v1/items",
-        json={"external_id": "link-1", "url": "https://www.videos.example.net/watch?v=XYZ&fbclid=1"},
+        json={
+            "external_id": "link-1",
+            "url": "https://www.videos.example.net/watch?v=XYZ&fbclid=1",
+        },
         headers=platform,
     )
     assert response.status_code == 201, response.text
@@ -67,7 +70,10 @@ def test_url_items(client: TestClient, admin: dict[str, str], platform: dict[str
 
 
 def test_platforms_see_only_their_items(
-    client: TestClient, bastion, platform: dict[str, str], admin: dict[str, str]  # type: ignore[no-untyped-def]
+    client: TestClient,
+    bastion,
+    platform: dict[str, str],
+    admin: dict[str, str],  # type: ignore[no-untyped-def]
 ) -> None:
     from conftest import _token
 

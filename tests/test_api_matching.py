@@ -197,7 +197,7 @@ def test_full_resolution_hashes_from_other_tools_match(
     make_bank(client, admin, "shared")
     big = [generated_image(seed).resize((2400, 1800)) for seed in (81, 82, 83)]
     for picture in big:
-        bits, quality = pdqhash.compute(np.asarray(picture))
+        bits, _quality = pdqhash.compute(np.asarray(picture))
         full_res_hex = np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
         add_hash(client, admin, "shared", "pdq", full_res_hex, labels={"source": "gifct"})
     for picture in big:

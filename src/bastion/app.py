@@ -76,7 +76,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
         error = BastionError(
-            str(exc.detail), code=codes.get(exc.status_code, "http_error"),
+            str(exc.detail),
+            code=codes.get(exc.status_code, "http_error"),
             status_code=exc.status_code,
         )
         return _error_response(request, error)
@@ -126,8 +127,7 @@ class BodyLimit:
 
 async def _send_too_large(send: Send, limit: int) -> None:
     error = TooLarge(
-        f"The request body is over the limit of {limit:,} bytes "
-        "(BASTION_MAX_UPLOAD_BYTES).",
+        f"The request body is over the limit of {limit:,} bytes (BASTION_MAX_UPLOAD_BYTES).",
     )
     body: dict[str, Any] = error.to_dict()
     payload = JSONResponse(body, status_code=413).body

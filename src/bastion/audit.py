@@ -22,5 +22,7 @@ def record(
 
 
 def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
-    return {k: v if isinstance(v, str | int | float | bool | list | dict) or v is None else str(v)
-            for k, v in details.items()}
+    return {
+        k: v if isinstance(v, str | int | float | bool | list | dict) or v is None else str(v)
+        for k, v in details.items()
+    }

@@ -167,7 +167,7 @@ def _read(path: Path) -> bytes:
 
 def _open_text(path: Path) -> io.TextIOWrapper:
     try:
-        return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - streamed by callers
+        return open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise InvalidInput(f"Cannot read {path}: {exc.strerror}.") from exc
 
@@ -286,7 +286,9 @@ def bank_add(
             kind, _, value = raw.partition(":")
             if not value:
                 raise InvalidInput(f"--hash takes TYPE:VALUE (e.g. pdq:<64 hex>); got {raw!r}.")
-            entry = entry_service.add_hash_entry(session, bank, kind, value, labels, actor=CLI_ACTOR)
+            entry = entry_service.add_hash_entry(
+                session, bank, kind, value, labels, actor=CLI_ACTOR
+            )
             emit({"hash": raw, "entry_id": entry.id})
 
 

@@ -24,7 +24,7 @@ def signal_rows(signal_type: str, value: str) -> list[dict[str, Any]]:
 
 def file_signal_rows(signals: FileSignals) -> list[dict[str, Any]]:
     """Rows for a file: its digests and, for an image, the PDQ hash of every bank view."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"signal_type": "md5", "value": signals.md5, "lookup_key": signals.md5},
         {"signal_type": "sha256", "value": signals.sha256, "lookup_key": signals.sha256},
     ]
