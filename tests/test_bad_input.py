@@ -96,11 +96,15 @@ def test_malformed_values_get_422(client: TestClient, admin: dict[str, str], bod
 
 def test_unknown_bank_is_404(client: TestClient, admin: dict[str, str]) -> None:
     for method, url in (("GET", "/v1/banks/nope"), ("POST", "/v1/banks/nope/entries")):
-        response = client.request(method, url, json={"signal_type": "md5", "value": "0" * 32}, headers=admin)
+        response = client.request(
+            method, url, json={"signal_type": "md5", "value": "0" * 32}, headers=admin
+        )
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "unknown_bank"
     response = client.post(
-        "/v1/match", json={"signal_type": "md5", "value": "0" * 32, "banks": ["nope"]}, headers=admin
+        "/v1/match",
+        json={"signal_type": "md5", "value": "0" * 32, "banks": ["nope"]},
+        headers=admin,
     )
     assert response.status_code == 404
 

@@ -15,7 +15,9 @@ from bastion.settings import Settings
 from builders.api import cropped_bytes, image_bytes
 
 
-def bastion_cli(settings: Settings, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def bastion_cli(
+    settings: Settings, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m bastion` against the test's data folder and database."""
     env = {**os.environ, "BASTION_DATA_DIR": str(settings.data_dir)}
     if settings.database_url:
@@ -43,7 +45,9 @@ def test_cli_bank_add_match_and_hashes(settings: Settings, tmp_path: Path) -> No
     other.write_bytes(image_bytes(62))
 
     assert bastion_cli(settings, "bank", "create", "tvec").returncode == 0
-    added = bastion_cli(settings, "bank", "add", "tvec", str(known), "--category", "a", "--source", "moderator")
+    added = bastion_cli(
+        settings, "bank", "add", "tvec", str(known), "--category", "a", "--source", "moderator"
+    )
     assert added.returncode == 0, added.stderr
     entry_id = lines(added)[0]["entry_id"]
 

@@ -19,7 +19,9 @@ def cropped_bytes(seed: int, share: float = 0.03) -> bytes:
     return encode(crop(generated_image(seed), share, share, share, share), "JPEG", 80)
 
 
-def make_bank(client: TestClient, headers: dict[str, str], name: str, **fields: Any) -> dict[str, Any]:
+def make_bank(
+    client: TestClient, headers: dict[str, str], name: str, **fields: Any
+) -> dict[str, Any]:
     """Create a bank over the API and return it."""
     response = client.post("/v1/banks", json={"name": name, **fields}, headers=headers)
     assert response.status_code == 201, response.text
@@ -43,7 +45,12 @@ def add_file(
 
 
 def add_hash(
-    client: TestClient, headers: dict[str, str], bank: str, signal_type: str, value: str, **extra: Any
+    client: TestClient,
+    headers: dict[str, str],
+    bank: str,
+    signal_type: str,
+    value: str,
+    **extra: Any,
 ) -> dict[str, Any]:
     """Add a raw-hash entry over the API and return the entry."""
     response = client.post(
