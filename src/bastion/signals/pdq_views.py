@@ -23,7 +23,7 @@ stripping never removes more than a bounded share of the picture.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pdqhash
@@ -313,7 +313,7 @@ def _scan_bar(lines: RGBArray, colour: NDArray[np.int16], edge_lines: int) -> _L
         if outside.size and end == lines.shape[0]:
             end = start + int(outside[0]) + edge_lines  # the lines that decide the edge
     return _LineStats(
-        *(np.concatenate([getattr(c, f) for c in chunks]) for f in _LineStats.__annotations__)
+        *(np.concatenate([getattr(c, f.name) for c in chunks]) for f in fields(_LineStats))
     )
 
 
