@@ -24,8 +24,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from bastion.signals.image_decode import decode_image
-from bastion.signals.pdq import hash_dihedral, hash_pixels
-from bastion.signals.pdq_views import bank_views, query_views
+from bastion.signals.pdq import PdqHash, hash_dihedral, hash_pixels
+from bastion.signals.pdq_views import Region, bank_views, normalise, query_views
 from builders.images import (
     EDITS,
     EXTRA_EDITS,
@@ -44,6 +44,7 @@ from builders.images import (
 THRESHOLD = 31
 ALL_EDITS = {**EDITS, **EXTRA_EDITS}
 Pick = Callable[[Hashes], Hashes]
+Hasher = Callable[[np.ndarray, Region], PdqHash]
 
 
 def _plain(hashes: Hashes) -> Hashes:
@@ -83,6 +84,18 @@ def recall_table(groups: dict[str, list[Measured]]) -> str:
     return "\n".join(lines)
 
 
+def hash_only_table(groups: dict[str, list[Measured]]) -> str:
+    """Banks imported as bare hashes store only the plain hash; the query still has views."""
+    head = ["Edit", *groups]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for edit in ALL_EDITS:
+        row = [edit]
+        for measured in groups.values():
+            row.append(_cell([min_distance(m.edited[edit], _plain(m.bank)) for m in measured]))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def misses(measured: Sequence[Measured]) -> str:
     """Which image missed which edit with views, and by how much."""
     found = [
@@ -112,6 +125,43 @@ def unrelated_table(measured: Sequence[Measured]) -> str:
             f"{values.mean():.1f} | {(values <= THRESHOLD).sum()} |"
         )
     return "\n".join(lines)
+
+
+def tolerance_table(groups: dict[str, Sequence[tuple[str, Image.Image]]]) -> str:
+    """How far a crop drifts from the uncropped hash: why stored crops are 2.5% apart."""
+    shares = (0.005, 0.01, 0.015, 0.02, 0.025)
+    head = ["Crop", "Hash"] + [f"{group}: {s:.1%}" for group in groups for s in shares]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for crop in ("each side", "one side (top)"):
+        for label, hasher in (("plain PDQ", _plain_hash), ("normalised view", _normalised_hash)):
+            row = [crop, label]
+            for images in groups.values():
+                distances = np.array([_drifts(image, crop, shares, hasher) for _, image in images])
+                row += [
+                    f"{m:.1f} / {x}"
+                    for m, x in zip(distances.mean(0), distances.max(0), strict=True)
+                ]
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def _drifts(image: Image.Image, crop: str, shares: Sequence[float], hasher: Hasher) -> list[int]:
+    pixels = decode_image(encode(image, "PNG")).pixels
+    whole = Region.whole(pixels)
+    base = hasher(pixels, whole)
+    out = []
+    for share in shares:
+        sides = (share,) * 4 if crop == "each side" else (share, 0.0, 0.0, 0.0)
+        out.append(base.distance(hasher(pixels, whole.inset(*sides))))
+    return out
+
+
+def _plain_hash(pixels: np.ndarray, region: Region) -> PdqHash:
+    return hash_pixels(np.ascontiguousarray(region.of(pixels)))
+
+
+def _normalised_hash(pixels: np.ndarray, region: Region) -> PdqHash:
+    return hash_pixels(normalise(Image.fromarray(pixels).convert("F"), region))
 
 
 def timing_table(images: Sequence[tuple[str, Image.Image]]) -> str:
@@ -171,6 +221,8 @@ def main() -> None:
     print(recall_table({"Generated": generated, "Photographs": photographs}))
     print("\nMisses with views, generated:", misses(generated))
     print("\nMisses with views, photographs:", misses(photographs))
+    print("\n## Hash-only banks: query views against the plain hash alone\n")
+    print(hash_only_table({"Generated": generated, "Photographs": photographs}))
     print("\n## Bundled drawings (colour chart, silhouette, logo), not asserted\n")
     print(recall_table({"Drawings": others}))
     print("\nMisses with views:", misses(others))
@@ -178,6 +230,8 @@ def main() -> None:
     everything = [*generated, *photographs, *others, *extra]
     print(f"{len(everything)} different images, each looked up among all the others.\n")
     print(unrelated_table(everything))
+    print("\n## Crop tolerance: distance to the uncropped hash, mean / max\n")
+    print(tolerance_table({"Generated": generated_images, "Photographs": photos}))
     print("\n## Time per image, one core\n")
     print(timing_table([*generated_images, *photos]))
     print(f"\n(Whole run: {time.perf_counter() - started:.0f} s.)")

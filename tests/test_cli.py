@@ -113,6 +113,10 @@ def test_cli_writes_are_seen_by_a_running_server(
     assert bastion_cli(settings, "bank", "add", "tvec", str(known)).returncode == 0
     query = client.post("/v1/match", files={"file": ("q.jpg", cropped_bytes(71))}, headers=admin)
     assert len(query.json()["matches"]) == 1
+    entry_id = query.json()["matches"][0]["entry_id"]
+    assert bastion_cli(settings, "bank", "remove", "tvec", str(entry_id)).returncode == 0
+    query = client.post("/v1/match", files={"file": ("q.jpg", cropped_bytes(71))}, headers=admin)
+    assert query.json()["matches"] == []
 
 
 def test_token_create_and_db_upgrade(settings: Settings) -> None:

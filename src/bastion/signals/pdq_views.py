@@ -38,24 +38,28 @@ QUALITY_FLOOR = 50
 MIN_VIEW_SIDE = 32
 
 # A line of a bar is flat: nearly all its pixels within this many levels (per channel) of the
-# bar's colour. Tight, so JPEG noise on a solid bar passes but low-contrast picture does not.
+# line's mean colour. Tight, so JPEG noise on a solid bar passes but low-contrast picture
+# (a wall, the moon's surface) does not.
 FLAT_TOLERANCE = 16
 FLAT_SHARE = 0.97
 # Caption lines are bar colour with sparse text: at least this share of pixels near the bar
 # colour (looser, for the ringing JPEG puts around letters).
 NEAR_TOLERANCE = 40
 CAPTION_SHARE = 0.30
-# An added bar ends sharply: within the next lines some line is mostly off the bar colour.
-# A sky or wall that fades out gradually is the picture's own and is kept.
+# An added bar ends sharply: within the next lines some line is mostly off the colour of its
+# last line. A sky or wall that fades out gradually is the picture's own and is kept.
 EDGE_SHARE = 0.85
 EDGE_LINES = 4
 # A bar ends within this share of the side; a flat area past it is the picture's own.
 MAX_BAR_SHARE = 0.40
 # Bars thinner than this share of the side are left: a 0.5% offset costs only ~10 bits.
 MIN_BAR_SHARE = 0.005
-# The stripped picture keeps at least this share of each side of the image.
-MIN_KEPT_SHARE = 0.45
+# The stripped picture keeps at least this share of each side, over all rounds (a 16:9
+# picture in a 9:16 portrait frame keeps 32% of the height).
+MIN_KEPT_SHARE = 0.20
+# Rounds of stripping: a border, then a caption bar inside it, then whatever that uncovers.
 STRIP_ROUNDS = 3
+# Lines that blend two stacked bars (resampling, JPEG chroma), looked past in later rounds.
 BLEND_LINES = 3
 SCAN_CHUNK = 32
 
@@ -182,7 +186,7 @@ def centre_crop(region: Region, ratio: float) -> Region | None:
 
 def _normalised_views(pixels: RGBArray, specs: Iterable[RegionSpec]) -> list[View]:
     """Each region resampled to 64x64; too small or too flat ones are left out."""
-    luma = Image.fromarray(np.ascontiguousarray(pixels), "RGB").convert("F")
+    luma = Image.fromarray(np.ascontiguousarray(pixels)).convert("F")
     views = []
     for name, region in specs:
         if min(region.height, region.width) < MIN_VIEW_SIDE:
