@@ -7,14 +7,14 @@ bars. Views fix this from both ends (measurements and reasons in docs/robustness
   common aspect ratios), of the picture with its flat bars stripped, and of a middle band
   without the top and bottom where meme text goes. Stored hashes are cheap.
 - A query hashes a few views, each with its 8 rotations and mirrors: the plain image, the
-  whole image normalised, the picture with borders, letterboxes and caption bars stripped,
-  and its middle band.
+  whole image normalised, and its middle band; where borders, letterboxes or caption bars
+  were stripped, also the picture inside them (normalised and plain) and its middle band.
 
-Every view but the plain "full" one is *normalised*: its region of the image is resampled
+Every view but the plain ones ("full", "stripped-plain") is *normalised*: its region is resampled
 straight to PDQ's 64x64 working size with a symmetric filter. That makes the view's hash
 independent of the upload's resolution and makes the dihedral hashes exact (PDQ's own
 downsampling is off-centre, which costs up to ~90 bits on fine textures under a mirror).
-The plain "full" view stays exactly PDQ, so hashes shared with other PDQ tools still match.
+The plain views stay exactly PDQ, so hashes shared by other PDQ tools (bare-hash banks) match.
 
 Views smaller than `MIN_VIEW_SIDE` or with PDQ quality under 50 are never returned, and
 stripping never removes more than a bounded share of the picture.
@@ -138,7 +138,12 @@ def query_views(pixels: RGBArray) -> list[View]:
         # Both bands: the bars may be added ones (band of the picture inside them) or the
         # edge of overlaid meme text mistaken for one (band of the whole image).
         specs += [("stripped", stripped), _band(stripped, "stripped-band")]
-    return [View("full", pixels), *_normalised_views(pixels, specs)]
+    views = [View("full", pixels), *_normalised_views(pixels, specs)]
+    if any(view.name == "stripped" for view in views):
+        # Banks imported as bare hashes hold only plain PDQ of the picture, which the
+        # normalised view misses by ~10 bits (more on fine textures); the plain cut-out does not.
+        views.append(View("stripped-plain", np.ascontiguousarray(stripped.of(pixels))))
+    return views
 
 
 # Symmetric crops of each side, and crops of one side: the everyday re-upload crops. Stored
