@@ -204,3 +204,32 @@ def test_full_resolution_hashes_from_other_tools_match(
         body = match_file(client, platform, encode(picture, "JPEG", 85))
         assert len(body["matches"]) == 1
         assert body["matches"][0]["distance"] <= 12
+
+
+def test_rotation_matching_can_be_turned_off(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bastion.runtime import Bastion
+    from bastion.settings import Settings
+    from bastion.signals.file_signals import compute_file_signals
+
+    original = generated_image(91)
+    outcomes = {}
+    for dihedral in (True, False):
+        bastion = Bastion(Settings(data_dir=tmp_path / str(dihedral), pdq_dihedral=dihedral))
+        bastion.start()
+        with bastion.session() as session:
+            from bastion.banks import entries, service
+            from bastion.banks.labels import EntryLabels
+
+            bank = service.create_bank(
+                session, service.BankCreate(name="tvec"), default_threshold=31, actor="test"
+            )
+            known = compute_file_signals(encode(original), max_pixels=10**8)
+            rows = entries.file_signal_rows(known)
+            entries.add_entry(session, bank, rows, EntryLabels(), origin="file", actor="test")
+        with bastion.session() as session:
+            rotated = compute_file_signals(
+                encode(original.rotate(90, expand=True)), max_pixels=10**8
+            )
+            outcomes[dihedral] = len(bastion.matcher.match_file(session, rotated).matches)
+        bastion.close()
+    assert outcomes == {True: 1, False: 0}

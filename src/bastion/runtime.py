@@ -56,7 +56,9 @@ class Bastion:
     @cached_property
     def matcher(self) -> Matcher:
         """Matches signals against the banks."""
-        return Matcher(self.pdq, self.settings.pdq_quality_floor)
+        return Matcher(
+            self.pdq, self.settings.pdq_quality_floor, dihedral=self.settings.pdq_dihedral
+        )
 
     def forget_pdq(self, signal_ids: list[int]) -> None:
         """Drop deleted PDQ rows from the in-memory index, if it is loaded."""

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     default_pdq_threshold: int = Field(
         default=31, ge=0, le=128, description="PDQ distance threshold for new banks."
     )
+    pdq_dihedral: bool = Field(
+        default=True,
+        description="Match rotated (90/180/270) and mirrored copies through PDQ's 8 dihedral "
+        "hashes of every query.",
+    )
     max_import_errors: int = Field(
         default=1000, ge=1, description="An import stops collecting bad rows after this many."
     )

@@ -88,9 +88,10 @@ class _Hit:
 class Matcher:
     """Looks signals up in the database (exact) and in the PDQ index (Hamming)."""
 
-    def __init__(self, pdq: PdqIndexSync, quality_floor: int) -> None:
+    def __init__(self, pdq: PdqIndexSync, quality_floor: int, *, dihedral: bool = True) -> None:
         self.pdq = pdq
         self.quality_floor = quality_floor
+        self.dihedral = dihedral
 
     def match_file(
         self, session: Session, signals: FileSignals, banks: Sequence[str] | None = None
@@ -101,7 +102,8 @@ class Matcher:
         notes: list[str] = []
         if signals.image is not None and signals.pdq is not None:
             if signals.pdq.matchable(self.quality_floor):
-                hits += self._pdq_hits(session, scope, query_view_hashes(signals.image))
+                queries = query_view_hashes(signals.image, dihedral=self.dihedral)
+                hits += self._pdq_hits(session, scope, queries)
             else:
                 notes.append(_low_quality(signals.pdq, self.quality_floor))
         return _resolve(session, scope, hits, notes)

@@ -68,10 +68,14 @@ def bank_view_hashes(image: DecodedImage) -> list[ViewHash]:
     return [ViewHash(v.name, DIHEDRAL[0], hash_pixels(v.pixels)) for v in bank_views(image.pixels)]
 
 
-def query_view_hashes(image: DecodedImage) -> list[ViewHash]:
-    """The PDQ hashes looked up for a query: every query view under all 8 rotations/mirrors."""
+def query_view_hashes(image: DecodedImage, *, dihedral: bool = True) -> list[ViewHash]:
+    """The PDQ hashes looked up for a query: every query view, under all 8 rotations/mirrors
+    unless `dihedral` is off (then upright only)."""
     out: list[ViewHash] = []
     for view in query_views(image.pixels):
+        if not dihedral:
+            out.append(ViewHash(view.name, DIHEDRAL[0], hash_pixels(view.pixels)))
+            continue
         for transform, hashed in zip(DIHEDRAL, hash_dihedral(view.pixels), strict=True):
             out.append(ViewHash(view.name, transform, hashed))
     return out
