@@ -91,6 +91,7 @@ class EntrySignal(Base):
         Index("ix_entry_signals_type_id", "signal_type", "id"),
         Index("ix_entry_signals_entry_id", "entry_id"),
         Index("ix_entry_signals_bank_id", "bank_id"),
+        {"sqlite_autoincrement": True},
     )
 
 
@@ -122,6 +123,7 @@ class Item(Base):
 
     __table_args__ = (
         UniqueConstraint("platform", "external_id", "content_sha256", name="uq_items_identity"),
+        {"sqlite_autoincrement": True},
     )
 
 
@@ -147,8 +149,13 @@ class ItemMatch(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     # Kept when the bank or entry is later deleted: the record of what matched must survive.
-    bank_id: Mapped[int | None] = mapped_column(ForeignKey("banks.id", ondelete="SET NULL"))
-    entry_id: Mapped[int | None] = mapped_column(ForeignKey("bank_entries.id", ondelete="SET NULL"))
+    # Indexed so that deleting a big bank does not scan this table once per entry.
+    bank_id: Mapped[int | None] = mapped_column(
+        ForeignKey("banks.id", ondelete="SET NULL"), index=True
+    )
+    entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bank_entries.id", ondelete="SET NULL"), index=True
+    )
     bank_name: Mapped[str] = mapped_column(String(64))
     signal_type: Mapped[str] = mapped_column(String(16))
     distance: Mapped[int] = mapped_column(Integer)

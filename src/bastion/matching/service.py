@@ -156,13 +156,21 @@ class Matcher:
         rows = _in_chunks(
             best,
             lambda ids: select(
-                EntrySignal.id, EntrySignal.entry_id, EntrySignal.bank_id, EntrySignal.view
+                EntrySignal.id,
+                EntrySignal.entry_id,
+                EntrySignal.bank_id,
+                EntrySignal.view,
+                EntrySignal.value,
             ).where(EntrySignal.id.in_(ids)),
             session,
         )
         hits = []
-        for signal_id, entry_id, bank_id, view in rows:
+        for signal_id, entry_id, bank_id, view, value in rows:
             distance, query = best[signal_id]
+            # The database is the truth: a stale index row (its id reused after a delete in
+            # another process) must never report someone else's entry.
+            if query.hash.distance(PdqHash(bytes.fromhex(value))) != distance:
+                continue
             bank = scope.get(bank_id)
             if bank is not None and distance <= bank.pdq_threshold:
                 hits.append(

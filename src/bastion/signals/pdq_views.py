@@ -239,6 +239,11 @@ def strip_region(pixels: RGBArray) -> Region:
             _bar_depth(lines, BLEND_LINES if was_cut[side] else 0) if changed[side] else 0
             for side, lines in enumerate(sides)
         ]
+        # Bars found from both ends of a strip can overlap (a banner of stripes): not bars.
+        if cuts[0] + cuts[1] >= edges[1] - edges[0]:
+            cuts[0] = cuts[1] = 0
+        if cuts[2] + cuts[3] >= edges[3] - edges[2]:
+            cuts[2] = cuts[3] = 0
         if not any(cuts):
             break
         for side, cut in enumerate(cuts):
@@ -280,6 +285,8 @@ def _flat_bar_depth(lines: RGBArray) -> int:
     the first line that is mostly not the bar's colour.
     """
     count = lines.shape[0]
+    if count == 0 or lines.shape[1] == 0:
+        return 0
     limit = int(count * MAX_BAR_SHARE)
     edge_lines = max(EDGE_LINES, round(count * 0.01))
     colour = np.median(lines[0], axis=0).astype(np.int16)
@@ -290,6 +297,8 @@ def _flat_bar_depth(lines: RGBArray) -> int:
     flat = (stats.uniform >= FLAT_SHARE) & close
     outside = np.flatnonzero(stats.near < CAPTION_SHARE)
     run = flat[: outside[0]] if outside.size else flat
+    if not run.any():
+        return 0
     depth = int(np.flatnonzero(run)[-1]) + 1
     if depth > limit or depth < max(2, MIN_BAR_SHARE * count):
         return 0

@@ -1,6 +1,8 @@
 """Initial schema: banks, entries and their signals, items, matches, API tokens, audit events.
 
-Intent: the first schema, created on an empty database; additive only.
+Intent: the first schema, created on an empty database; additive only. Every table uses
+AUTOINCREMENT on SQLite so a deleted row's id is never handed out again: the in-memory PDQ
+index and platforms' references rely on ids meaning one thing forever.
 
 Revision ID: 0001
 Revises:
@@ -32,6 +34,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("secret_sha256", name=op.f("uq_api_tokens_secret_sha256")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "audit_events",
@@ -42,6 +45,7 @@ def upgrade() -> None:
         sa.Column("target", sa.String(length=256), nullable=True),
         sa.Column("details", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "banks",
@@ -56,6 +60,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_banks")),
         sa.UniqueConstraint("name", name=op.f("uq_banks_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "items",
@@ -74,6 +79,7 @@ def upgrade() -> None:
         sa.Column("scanned_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
         sa.UniqueConstraint("platform", "external_id", "content_sha256", name="uq_items_identity"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "bank_entries",
@@ -95,6 +101,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bank_entries")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("bank_entries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_bank_entries_bank_id"), ["bank_id"], unique=False)
@@ -113,6 +120,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_item_signals")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("item_signals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_item_signals_item_id"), ["item_id"], unique=False)
@@ -140,6 +148,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_entry_signals")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("entry_signals", schema=None) as batch_op:
         batch_op.create_index("ix_entry_signals_bank_id", ["bank_id"], unique=False)
@@ -180,14 +189,19 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_item_matches")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("item_matches", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_item_matches_item_id"), ["item_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_item_matches_bank_id"), ["bank_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_item_matches_entry_id"), ["entry_id"], unique=False)
 
 
 def downgrade() -> None:
 
     with op.batch_alter_table("item_matches", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_item_matches_entry_id"))
+        batch_op.drop_index(batch_op.f("ix_item_matches_bank_id"))
         batch_op.drop_index(batch_op.f("ix_item_matches_item_id"))
 
     op.drop_table("item_matches")
