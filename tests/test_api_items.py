@@ -92,3 +92,36 @@ def test_item_of_kind_image_must_be_an_image(client: TestClient, platform: dict[
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "not_an_image"
+
+
+def test_a_submission_racing_itself_returns_the_first_item(
+    client: TestClient,
+    platform: dict[str, str],
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from bastion.pipeline import intake
+
+    data = image_bytes(13)
+    first = submit(client, platform, "race", data).json()
+    real = intake._existing
+    calls = {"n": 0}
+
+    def blind_once(*args):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return None if calls["n"] == 1 else real(*args)
+
+    # The second request does not see the first item when it checks, as in a real race.
+    monkeypatch.setattr(intake, "_existing", blind_once)
+    second = submit(client, platform, "race", data)
+    assert second.status_code == 200, second.text
+    assert second.json()["id"] == first["id"]
+    assert calls["n"] == 2
+
+
+def test_url_items_cannot_claim_another_kind(client: TestClient, platform: dict[str, str]) -> None:
+    response = client.post(
+        "/v1/items",
+        json={"external_id": "k", "url": "https://example.org/a", "kind": "image"},
+        headers=platform,
+    )
+    assert response.status_code == 422

@@ -134,3 +134,80 @@ def test_error_shape_is_stable(client: TestClient, admin: dict[str, str]) -> Non
     unknown_route = client.get("/v1/nothing-here", headers=admin)
     assert unknown_route.status_code == 404
     assert set(unknown_route.json()["error"]) == {"code", "message", "details", "request_id"}
+
+
+def _png(pixels) -> bytes:  # type: ignore[no-untyped-def]
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_fuzzer_findings_get_clean_answers(client: TestClient, admin: dict[str, str]) -> None:
+    """Inputs a fuzzer found that once gave 500s."""
+    import numpy as np
+
+    make_bank(client, admin, "tvec")
+    banner = np.zeros((59, 1600, 3), np.uint8)
+    banner[19:27] = 255
+    banner[37:41] = 255
+    for url in ("/v1/match", "/v1/banks/tvec/entries"):
+        response = client.post(url, files={"file": ("b.png", _png(banner))}, headers=admin)
+        assert response.status_code in (200, 201), response.text
+    json_headers = {**admin, "Content-Type": "application/json"}
+    for body in (
+        b"[" * 5000,
+        b'{"signal_type": "pdq", "value": "' + b"a" * 64 + b'", "quality": ' + b"9" * 5000 + b"}",
+        b'{"signal_type": "url", "value": "http://example.com:\xc2\xb2/"}',
+    ):
+        response = client.post("/v1/match", content=body, headers=json_headers)
+        assert response.status_code == 422, response.text
+    defanged = client.post(
+        "/v1/match", json={"signal_type": "url", "value": "hxxp://evil[.]com/x"}, headers=admin
+    )
+    assert defanged.status_code == 200
+    context = client.post(
+        "/v1/items",
+        content=b'{"external_id": "c", "url": "https://a.example/b", "context": {"n": NaN}}',
+        headers=json_headers,
+    )
+    assert context.status_code == 422
+    deep = {"external_id": "d", "url": "https://a.example/b", "context": {"a": [[[[[[[[[1]]]]]]]]]}}
+    assert client.post("/v1/items", json=deep, headers=admin).status_code == 422
+    for url in ("/v1/banks/tvec/entries/99999999999999999999", "/v1/items/99999999999999999999"):
+        assert client.get(url, headers=admin).status_code == 422
+    bad_utf8 = client.post(
+        "/v1/banks/tvec/import",
+        files={"file": ("x.csv", b"signal_type,value\xff\nmd5," + b"0" * 32 + b"\n")},
+        headers=admin,
+    )
+    assert bad_utf8.status_code == 422
+    two_files = client.post(
+        "/v1/match", files=[("file", ("a", b"one")), ("file", ("b", b"two"))], headers=admin
+    )
+    assert two_files.status_code == 422
+    upper = client.post(
+        "/v1/match",
+        content=b'{"signal_type": "md5", "value": "' + b"0" * 32 + b'"}',
+        headers={**admin, "Content-Type": "Application/JSON"},
+    )
+    assert upper.status_code == 200
+
+
+def test_sixteen_bit_images_decode_small(client: TestClient, admin: dict[str, str]) -> None:
+    import numpy as np
+
+    wide = (np.random.default_rng(1).random((3000, 4000)) * 65535).astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(wide).save(buffer, format="PNG")
+    response = client.post("/v1/hash", files={"file": ("w.png", buffer.getvalue())}, headers=admin)
+    assert response.status_code == 200, response.text
+
+
+def test_formats_outside_the_list_are_files_not_images(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(buffer, format="PPM")
+    response = client.post("/v1/hash", files={"file": ("a.ppm", buffer.getvalue())}, headers=admin)
+    assert response.status_code == 200
+    assert "pdq" not in response.json()["signals"]

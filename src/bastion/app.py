@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -82,6 +83,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         return _error_response(request, error)
 
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+        if "locked" not in str(exc.orig).lower():
+            return await unexpected(request, exc)
+        # SQLite has one writer; a long import holds it. The client should simply retry.
+        error = BastionError(
+            "The database is busy with another write (a large import or delete); "
+            "retry in a few seconds.",
+            code="busy",
+            status_code=503,
+        )
+        response = _error_response(request, error)
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         request_id = uuid.uuid4().hex[:16]
@@ -100,6 +116,7 @@ class BodyLimit:
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
+        self.configured = limit
         # Multipart framing adds a little to the file itself.
         self.limit = limit + 64 * 1024
 
@@ -109,7 +126,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _send_too_large(send, self.limit)
+            await _send_too_large(send, self.configured)
             return
         seen = 0
 
@@ -119,7 +136,9 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise TooLarge(f"The request body is over the limit of {self.limit:,} bytes.")
+                    raise TooLarge(
+                        f"The request body is over the limit of {self.configured:,} bytes."
+                    )
             return message
 
         await self.app(scope, limited, send)
@@ -130,6 +149,7 @@ async def _send_too_large(send: Send, limit: int) -> None:
         f"The request body is over the limit of {limit:,} bytes (BASTION_MAX_UPLOAD_BYTES).",
     )
     body: dict[str, Any] = error.to_dict()
+    body["error"]["request_id"] = uuid.uuid4().hex[:16]
     payload = JSONResponse(body, status_code=413).body
     await send(
         {

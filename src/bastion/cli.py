@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from bastion.banks import entries as entry_service
 from bastion.banks import service as bank_service
@@ -266,6 +267,7 @@ def bank_add(
         }
     )
     bastion = state.bastion()
+    added: list[dict[str, Any]] = []  # printed once committed: all or nothing
     with bastion.session() as session:
         bank = bank_service.get_bank(session, name)
         for path in files or []:
@@ -281,7 +283,7 @@ def bank_add(
                 actor=CLI_ACTOR,
                 filename=path.name,
             )
-            emit({"file": str(path), "entry_id": entry.id, "signals": signals.public()})
+            added.append({"file": str(path), "entry_id": entry.id, "signals": signals.public()})
         for raw in hash_value or []:
             kind, _, value = raw.partition(":")
             if not value:
@@ -289,7 +291,9 @@ def bank_add(
             entry = entry_service.add_hash_entry(
                 session, bank, kind, value, labels, actor=CLI_ACTOR
             )
-            emit({"hash": raw, "entry_id": entry.id})
+            added.append({"hash": raw, "entry_id": entry.id})
+    for line in added:
+        emit(line)
 
 
 @bank_app.command("remove")
@@ -299,16 +303,19 @@ def bank_remove(
     yes: Annotated[bool, typer.Option("--yes", help="Confirm deleting the whole bank.")] = False,
 ) -> None:
     """Remove entries from a bank, or with no entry ids (and --yes) delete the whole bank."""
+    if not entry_ids and not yes:
+        raise InvalidInput(f"This deletes bank {name!r} and all its entries: add --yes.")
     with state.bastion().session() as session:
         if entry_ids:
             bank = bank_service.get_bank(session, name)
             for entry_id in entry_ids:
                 entry_service.remove_entry(session, bank, entry_id, actor=CLI_ACTOR)
-                emit({"bank": name, "removed_entry": entry_id})
-            return
-        if not yes:
-            raise InvalidInput(f"This deletes bank {name!r} and all its entries: add --yes.")
-        bank_service.delete_bank(session, name, actor=CLI_ACTOR)
+        else:
+            bank_service.delete_bank(session, name, actor=CLI_ACTOR)
+    # Printed once committed: all or nothing.
+    for entry_id in entry_ids or []:
+        emit({"bank": name, "removed_entry": entry_id})
+    if not entry_ids:
         emit({"deleted_bank": name})
 
 
@@ -424,6 +431,16 @@ def main() -> None:
     """Entry point: domain errors become one clean line on stderr, never a traceback."""
     try:
         code = app(standalone_mode=False)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        typer.echo(f"error: invalid option: {problems}", err=True)
+        sys.exit(2)
+    except (OSError, UnicodeDecodeError, OverflowError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     except BastionError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         if isinstance(exc.details, dict) and exc.details.get("errors"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
 from bastion.errors import InvalidInput, TooLarge
+from bastion.json_input import parse_object
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,20 +28,11 @@ class Body:
 
 async def read_body(request: Request, limit: int) -> Body:
     """Parse a multipart form (with an optional `file`) or a JSON object."""
-    content_type = request.headers.get("content-type", "")
+    content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data"):
         return await _read_form(request, limit)
     if content_type.startswith("application/json"):
-        raw = await request.body()
-        try:
-            parsed = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(
-                f"The body is not valid JSON: {exc}.", code="malformed_json"
-            ) from exc
-        if not isinstance(parsed, dict):
-            raise InvalidInput("The JSON body must be an object.", code="malformed_json")
-        return Body(json=parsed)
+        return Body(json=parse_object(await request.body()))
     raise InvalidInput(
         "Send multipart/form-data (with a `file` field) or application/json; "
         f"got {content_type or 'no Content-Type'}.",
@@ -57,6 +48,8 @@ async def _read_form(request: Request, limit: int) -> Body:
         if isinstance(value, str):
             body.fields[key] = value
         elif key == "file":
+            if body.file is not None:
+                raise InvalidInput("Send one `file` per request.")
             body.file = await _read_file(value, limit)
             body.filename = value.filename
             body.media_type = value.content_type
@@ -89,7 +82,7 @@ def parse_model(model: type[M], data: dict[str, Any]) -> M:
 
 async def read_upload_stream(request: Request, limit: int) -> UploadFile:
     """The multipart `file` field as a spooled upload, for readers that stream it."""
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise InvalidInput(
             "Send the file as multipart/form-data in a field named `file`.",
             code="unsupported_content_type",

@@ -23,7 +23,7 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     # SQLite otherwise reuses the id of a deleted newest row; ids must mean one thing forever.
-    __table_args__: Any = {"sqlite_autoincrement": True}
+    __table_args__: Any = {"sqlite_autoincrement": True}  # noqa: RUF012 - read by SQLAlchemy
 
 
 class UTCDateTime(TypeDecorator[datetime]):

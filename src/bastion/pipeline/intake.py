@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bastion.db.base import utcnow
@@ -54,13 +55,7 @@ def submit_item(
     else:
         canonical = normalize_value("url", submission.url or "")
         sha256 = hashlib.sha256(canonical.encode()).hexdigest()
-    existing = session.scalar(
-        select(Item).where(
-            Item.platform == submission.platform,
-            Item.external_id == submission.external_id,
-            Item.content_sha256 == sha256,
-        )
-    )
+    existing = _existing(session, submission, sha256)
     if existing is not None:
         return existing, False
     item = Item(
@@ -72,6 +67,7 @@ def submit_item(
         media_type=submission.media_type,
         context=submission.context or {},
         status="received",
+        received_at=utcnow(),
     )
     if submission.data is not None:
         result = _scan_file(session, item, submission.data, kind, matcher, max_pixels)
@@ -87,9 +83,27 @@ def submit_item(
     )
     item.status = "scanned"
     item.scanned_at = utcnow()
-    session.add(item)
-    session.flush()
+    try:
+        # Platforms retry: the same submission may be racing itself. The loser of the race
+        # returns the winner's item instead of failing.
+        with session.begin_nested():
+            session.add(item)
+    except IntegrityError:
+        existing = _existing(session, submission, sha256)
+        if existing is None:
+            raise
+        return existing, False
     return item, True
+
+
+def _existing(session: Session, submission: Submission, sha256: str) -> Item | None:
+    return session.scalar(
+        select(Item).where(
+            Item.platform == submission.platform,
+            Item.external_id == submission.external_id,
+            Item.content_sha256 == sha256,
+        )
+    )
 
 
 def _check(submission: Submission) -> str:
@@ -102,6 +116,14 @@ def _check(submission: Submission) -> str:
         raise InvalidInput(f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
     if kind == "url" and submission.url is None:
         raise InvalidInput("An item of kind 'url' needs the `url` field.")
+    if submission.url is not None and kind != "url":
+        raise InvalidInput(f"An item sent as a `url` has kind 'url', not {kind!r}.")
+    for name, value, limit in (
+        ("filename", submission.filename, 512),
+        ("media type", submission.media_type, 128),
+    ):
+        if value is not None and len(value) > limit:
+            raise InvalidInput(f"The {name} is longer than {limit} characters.")
     return kind or "file"
 
 

@@ -7,6 +7,7 @@ error with a message that says what was wrong: not an image, truncated, a decomp
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -34,42 +35,65 @@ class DecodedImage:
     height: int
 
 
+# Formats a re-upload plausibly arrives in. Pillow knows many more (EPS runs Ghostscript,
+# DDS, SGI, SPIDER ...): each is attack surface with no use here.
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG includes MPO
+# Decoding is the memory-hungry step; at most this many run at once in a process.
+_DECODES = threading.BoundedSemaphore(2)
+
+
 def decode_image(
     data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, side: int = HASH_SIDE
 ) -> DecodedImage:
     """Decode, orient, convert to RGB and shrink an uploaded image; raise `UnsupportedMedia`."""
     if not data:
         raise UnsupportedMedia("The file is empty: upload the image's bytes.")
-    image = _open(data, max_pixels)
+    with _DECODES:
+        image = _open(data, max_pixels)
+        fmt = image.format or "unknown"
+        try:
+            return _decode(image, fmt, side)
+        except UnsupportedMedia:
+            raise
+        except MemoryError as exc:
+            raise _bomb(max_pixels) from exc
+        except Exception as exc:  # Pillow raises many types on hostile input; none may 500
+            raise UnsupportedMedia(
+                f"The {fmt} image is corrupt or truncated and cannot be decoded ({exc}).",
+                code="corrupt_media",
+            ) from exc
+
+
+def _decode(image: Image.Image, fmt: str, side: int) -> DecodedImage:
     width, height = image.size
-    fmt = image.format or "unknown"
-    try:
-        if fmt == "JPEG":
-            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale while staying >= side pixels.
-            image.draft(image.mode, (side, side))
-        image.seek(0)
-        image.load()
-        image = _orient(image)
-        rgb = _to_rgb(image)
-        if max(rgb.size) > side:
-            rgb.thumbnail((side, side), Image.Resampling.BOX, reducing_gap=None)
-        pixels = np.asarray(rgb, dtype=np.uint8)
-    except UnsupportedMedia:
-        raise
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
-        raise UnsupportedMedia(
-            f"The {fmt} image is corrupt or truncated and cannot be decoded ({exc}).",
-            code="corrupt_media",
-        ) from exc
-    return DecodedImage(np.ascontiguousarray(pixels), fmt, width, height)
+    if fmt in ("JPEG", "MPO"):
+        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale while staying >= side pixels.
+        image.draft(image.mode, (side, side))
+    image.seek(0)
+    image.load()
+    image = _orient(image)
+    if _high_bit_depth(image.mode) and max(image.size) > side:
+        # Shrink 16/32-bit data in its own mode first: converting a full-size image to
+        # floats would take gigabytes for a small, highly compressible upload.
+        image.thumbnail((side, side), Image.Resampling.BOX, reducing_gap=None)
+    rgb = _to_rgb(image)
+    if max(rgb.size) > side:
+        rgb.thumbnail((side, side), Image.Resampling.BOX, reducing_gap=None)
+    pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+    return DecodedImage(pixels, fmt, width, height)
+
+
+def _high_bit_depth(mode: str) -> bool:
+    return mode in ("I", "F") or mode.startswith("I;")
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            # Pillow warns past its own default (89 Mpx); our limit is `max_pixels`, below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
+    except Image.DecompressionBombError as exc:
         raise _bomb(max_pixels) from exc
     except UnidentifiedImageError as exc:
         if looks_like_image(data):
@@ -81,7 +105,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
             "The file is not an image that can be decoded (JPEG, PNG, GIF, WebP, BMP, TIFF).",
             code="not_an_image",
         ) from exc
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except Exception as exc:  # a hostile header must not 500
         raise UnsupportedMedia(
             f"The image header is corrupt ({exc}).", code="corrupt_media"
         ) from exc

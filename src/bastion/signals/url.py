@@ -118,7 +118,10 @@ def threatexchange_url_md5(raw: str) -> str:
     """The url_md5 python-threatexchange computes for a link (its `common.normalize_url`)."""
     # Same steps as ThreatExchange, so lists it produced match the links they were made from.
     text = raw.lower()
-    parsed = urlparse(text)
+    try:
+        parsed = urlparse(text)
+    except ValueError:  # ThreatExchange could not hash it either; nothing it made can match
+        return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
     normal = parsed.geturl().replace(f"{parsed.scheme}://", "", 1)
     return hashlib.md5(normal.encode("utf-8"), usedforsecurity=False).hexdigest()
 
@@ -178,16 +181,22 @@ def _canonical_host(host: str) -> str:
         raise _bad(f"The URL's host {text!r} is not a valid domain name.") from None
     if not _HOST.match(ascii_host) or len(ascii_host) > 253:
         raise _bad(f"The URL's host {text!r} is not a valid domain name.")
-    for prefix in _STRIPPED_HOST_PREFIXES:
-        if ascii_host.startswith(prefix) and ascii_host.count(".") >= 2:
-            return ascii_host[len(prefix) :]
+    # Repeated, so that the canonical form of a canonical form is itself (www.www.x.org).
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in _STRIPPED_HOST_PREFIXES:
+            if ascii_host.startswith(prefix) and ascii_host.count(".") >= 2:
+                ascii_host = ascii_host[len(prefix) :]
+                stripped = True
     return ascii_host
 
 
 def _canonical_port(port: str) -> str:
     if not port:
         return ""
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    # ASCII digits only: str.isdigit() also accepts '²', which int() then refuses.
+    if not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536:
         raise _bad(f"The URL's port {port!r} is not a number from 1 to 65535.")
     number = int(port)
     return "" if number in (80, 443) else f":{number}"

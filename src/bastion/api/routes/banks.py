@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import Annotated, Any, TextIO, cast
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -28,6 +28,9 @@ from bastion.runtime import Bastion
 from bastion.signals.file_signals import compute_file_signals
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"])
+
+MAX_ID = 2**63 - 1
+EntryId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 Reader = Annotated[Principal, Depends(require(Action.BANKS_READ))]
 Writer = Annotated[Principal, Depends(require(Action.BANKS_WRITE))]
@@ -98,7 +101,9 @@ def list_entries(
     session: SessionDep,
     _: Reader,
     name: str,
-    after: Annotated[int, Query(ge=0, description="Return entries with a larger id.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="Return entries with a larger id.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """A page of entries; pass the last id as `after` for the next page."""
@@ -214,7 +219,7 @@ def _form_labels(fields: dict[str, str]) -> dict[str, Any]:
 
 
 @router.get("/{name}/entries/{entry_id}", summary="Show an entry with its signals")
-def get_entry(session: SessionDep, _: Reader, name: str, entry_id: int) -> dict[str, Any]:
+def get_entry(session: SessionDep, _: Reader, name: str, entry_id: EntryId) -> dict[str, Any]:
     """One entry, its labels and every stored signal (one PDQ hash per view)."""
     bank = bank_service.get_bank(session, name)
     entry = entry_service.get_entry(session, bank, entry_id)
@@ -224,7 +229,7 @@ def get_entry(session: SessionDep, _: Reader, name: str, entry_id: int) -> dict[
 
 @router.delete("/{name}/entries/{entry_id}", summary="Remove an entry")
 def remove_entry(
-    bastion: BastionDep, session: SessionDep, who: Writer, name: str, entry_id: int
+    bastion: BastionDep, session: SessionDep, who: Writer, name: str, entry_id: EntryId
 ) -> dict[str, Any]:
     """Remove the entry; it stops matching at once."""
     bank = bank_service.get_bank(session, name)

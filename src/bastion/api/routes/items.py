@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -13,7 +12,7 @@ from bastion.api.body import Body, parse_model, read_body
 from bastion.api.deps import BastionDep, CurrentPrincipal, SessionDep, require
 from bastion.auth.permissions import Action
 from bastion.auth.tokens import Principal
-from bastion.errors import InvalidInput
+from bastion.json_input import check_small, parse_object
 from bastion.pipeline.intake import Submission, get_item, item_public, submit_item
 from bastion.runtime import Bastion
 
@@ -99,6 +98,8 @@ def _submit(
             media_type=body.media_type,
             context=_context(fields.get("context")),
         )
+    if submission.context:
+        check_small(submission.context, "`context`", max_bytes=16_384, max_depth=8)
     item, created = submit_item(
         session,
         submission,
@@ -112,13 +113,7 @@ def _submit(
 def _context(raw: str | None) -> dict[str, Any]:
     if not raw:
         return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"`context` is not valid JSON: {exc}.", code="malformed_json") from exc
-    if not isinstance(value, dict):
-        raise InvalidInput("`context` must be a JSON object.", code="malformed_json")
-    return value
+    return parse_object(raw, "`context`")
 
 
 @router.get(
@@ -126,7 +121,9 @@ def _context(raw: str | None) -> dict[str, Any]:
     summary="An item with its signals and matches",
     dependencies=[Depends(require(Action.ITEMS_READ))],
 )
-def read_item(session: SessionDep, who: CurrentPrincipal, item_id: int) -> dict[str, Any]:
+def read_item(
+    session: SessionDep, who: CurrentPrincipal, item_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+) -> dict[str, Any]:
     """Platform tokens see their own platform's items; admins see all."""
     platform = None if who.role == "admin" else who.platform
     return item_public(get_item(session, item_id, platform=platform))

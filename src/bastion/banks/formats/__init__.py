@@ -91,6 +91,16 @@ def writer_for(name: str) -> Writer:
 
 def _peek_line(stream: TextIO) -> tuple[str, TextIO]:
     """The first line, and a stream that still starts with it."""
+    try:
+        return _peek(stream)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            "The file is not valid UTF-8 text (in its first line); save it as UTF-8.",
+            code="not_utf8",
+        ) from exc
+
+
+def _peek(stream: TextIO) -> tuple[str, TextIO]:
     if stream.seekable():
         position = stream.tell()
         line = stream.readline(MAX_LINE_LENGTH)

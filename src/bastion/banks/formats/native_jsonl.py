@@ -85,6 +85,8 @@ def _row(number: int, text: str) -> ImportRow | RowError:
         return RowError(number, f"malformed JSON: {exc.msg} at column {exc.colno}")
     except RecursionError:
         return RowError(number, "malformed JSON: nested too deeply")
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        return RowError(number, f"malformed JSON: {exc}")
     if not isinstance(data, dict):
         return RowError(number, f"expected a JSON object, found {type(data).__name__}")
     unknown = [k for k in data if k not in KEYS and not k.startswith("x_")]
