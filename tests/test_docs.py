@@ -34,3 +34,10 @@ def test_every_route_is_documented() -> None:
         assert path.replace("{entry_id}", "{id}").replace("{item_id}", "{id}") in README or any(
             path in line for line in README.splitlines()
         ), path
+
+
+def test_openapi_has_no_dangling_references() -> None:
+    import json
+
+    document = json.dumps(create_app(Settings()).openapi())
+    assert "#/$defs/" not in document

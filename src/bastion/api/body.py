@@ -93,3 +93,23 @@ async def read_upload_stream(request: Request, limit: int) -> UploadFile:
     if not isinstance(upload, UploadFile):
         raise InvalidInput("Send the file to import as a multipart field named `file`.")
     return upload
+
+
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its `$defs` inlined, for hand-written OpenAPI bodies
+    (a `#/$defs/...` reference would dangle inside the OpenAPI document)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from bastion.api.body import Body, parse_model, read_body, read_upload_stream
+from bastion.api.body import Body, inline_schema, parse_model, read_body, read_upload_stream
 from bastion.api.deps import BastionDep, SessionDep, require
 from bastion.auth.permissions import Action
 from bastion.auth.tokens import Principal
@@ -150,7 +150,7 @@ ENTRY_BODY = {
                     },
                 }
             },
-            "application/json": {"schema": EntryCreate.model_json_schema()},
+            "application/json": {"schema": inline_schema(EntryCreate)},
         },
     }
 }

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from bastion.api.body import Body, parse_model, read_body
+from bastion.api.body import Body, inline_schema, parse_model, read_body
 from bastion.api.deps import BastionDep, CurrentPrincipal, SessionDep, require
 from bastion.auth.permissions import Action
 from bastion.auth.tokens import Principal
@@ -46,7 +46,7 @@ ITEM_BODY = {
                     },
                 }
             },
-            "application/json": {"schema": ItemCreate.model_json_schema()},
+            "application/json": {"schema": inline_schema(ItemCreate)},
         },
     }
 }

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from bastion.api.body import Body, parse_model, read_body
+from bastion.api.body import Body, inline_schema, parse_model, read_body
 from bastion.api.deps import BastionDep, SessionDep, require
 from bastion.auth.permissions import Action
 from bastion.errors import InvalidInput
@@ -42,7 +42,7 @@ MATCH_BODY = {
                     },
                 }
             },
-            "application/json": {"schema": ValueQuery.model_json_schema()},
+            "application/json": {"schema": inline_schema(ValueQuery)},
         },
     }
 }
