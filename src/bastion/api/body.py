@@ -113,3 +113,20 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 
     resolved: dict[str, Any] = resolve(schema)
     return resolved
+
+
+FILE_FIELD = {"type": "string", "format": "binary"}
+
+
+def request_body(
+    form_fields: dict[str, Any], *, required: list[str], json_model: type[BaseModel] | None = None
+) -> dict[str, Any]:
+    """`openapi_extra` for a route that takes a multipart form (and optionally JSON)."""
+    content: dict[str, Any] = {
+        "multipart/form-data": {
+            "schema": {"type": "object", "required": required, "properties": form_fields}
+        }
+    }
+    if json_model is not None:
+        content["application/json"] = {"schema": inline_schema(json_model)}
+    return {"requestBody": {"required": True, "content": content}}

@@ -13,7 +13,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from bastion.api.body import Body, inline_schema, parse_model, read_body, read_upload_stream
+from bastion.api.body import (
+    FILE_FIELD,
+    Body,
+    parse_model,
+    read_body,
+    read_upload_stream,
+    request_body,
+)
 from bastion.api.deps import BastionDep, SessionDep, require
 from bastion.auth.permissions import Action
 from bastion.auth.tokens import Principal
@@ -131,29 +138,19 @@ class EntryCreate(BaseModel):
     external_id: str | None = Field(default=None, max_length=256)
 
 
-ENTRY_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "category": {"type": "string", "enum": ["a", "b", "c", "d", "e"]},
-                        "behaviours": {"type": "string", "description": "'|'-separated tags"},
-                        "entities": {"type": "string", "description": "'|'-separated tags"},
-                        "source": {"type": "string"},
-                        "note": {"type": "string"},
-                        "external_id": {"type": "string"},
-                    },
-                }
-            },
-            "application/json": {"schema": inline_schema(EntryCreate)},
-        },
-    }
-}
+ENTRY_BODY = request_body(
+    {
+        "file": FILE_FIELD,
+        "category": {"type": "string", "enum": ["a", "b", "c", "d", "e"]},
+        "behaviours": {"type": "string", "description": "'|'-separated tags"},
+        "entities": {"type": "string", "description": "'|'-separated tags"},
+        "source": {"type": "string"},
+        "note": {"type": "string"},
+        "external_id": {"type": "string"},
+    },
+    required=["file"],
+    json_model=EntryCreate,
+)
 
 
 @router.post(
@@ -242,20 +239,7 @@ def remove_entry(
 @router.post(
     "/{name}/import",
     summary="Import entries from a CSV, JSONL, ThreatExchange or TCAP file (multipart `file`)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=request_body({"file": FILE_FIELD}, required=["file"]),
 )
 async def import_entries(
     request: Request,

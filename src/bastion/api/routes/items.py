@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from bastion.api.body import Body, inline_schema, parse_model, read_body
+from bastion.api.body import FILE_FIELD, Body, parse_model, read_body, request_body
 from bastion.api.deps import BastionDep, CurrentPrincipal, SessionDep, require
 from bastion.auth.permissions import Action
 from bastion.auth.tokens import Principal
@@ -30,26 +30,16 @@ class ItemCreate(BaseModel):
     context: dict[str, Any] = Field(default_factory=dict)
 
 
-ITEM_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["external_id", "file"],
-                    "properties": {
-                        "external_id": {"type": "string"},
-                        "file": {"type": "string", "format": "binary"},
-                        "kind": {"type": "string", "enum": ["image", "file"]},
-                        "context": {"type": "string", "description": "A JSON object"},
-                    },
-                }
-            },
-            "application/json": {"schema": inline_schema(ItemCreate)},
-        },
-    }
-}
+ITEM_BODY = request_body(
+    {
+        "external_id": {"type": "string"},
+        "file": FILE_FIELD,
+        "kind": {"type": "string", "enum": ["image", "file"]},
+        "context": {"type": "string", "description": "A JSON object"},
+    },
+    required=["external_id", "file"],
+    json_model=ItemCreate,
+)
 
 
 @router.post(

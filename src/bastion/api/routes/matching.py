@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from bastion.api.body import Body, inline_schema, parse_model, read_body
+from bastion.api.body import FILE_FIELD, Body, parse_model, read_body, request_body
 from bastion.api.deps import BastionDep, SessionDep, require
 from bastion.auth.permissions import Action
 from bastion.errors import InvalidInput
@@ -28,24 +28,14 @@ class ValueQuery(BaseModel):
     quality: int | None = Field(default=None, ge=0, le=100, description="PDQ quality, if known.")
 
 
-MATCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "banks": {"type": "string", "description": "Comma-separated bank names"},
-                    },
-                }
-            },
-            "application/json": {"schema": inline_schema(ValueQuery)},
-        },
-    }
-}
+MATCH_BODY = request_body(
+    {
+        "file": FILE_FIELD,
+        "banks": {"type": "string", "description": "Comma-separated bank names"},
+    },
+    required=["file"],
+    json_model=ValueQuery,
+)
 
 
 @router.post(
