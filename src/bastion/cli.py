@@ -271,15 +271,12 @@ def bank_add(
     with bastion.session() as session:
         bank = bank_service.get_bank(session, name)
         for path in files or []:
-            signals = compute_file_signals(
-                _read(path), max_pixels=bastion.settings.max_image_pixels
-            )
-            entry = entry_service.add_entry(
+            entry, signals = entry_service.add_file_entry(
                 session,
                 bank,
-                entry_service.file_signal_rows(signals),
+                _read(path),
                 labels,
-                origin="file",
+                max_pixels=bastion.settings.max_image_pixels,
                 actor=CLI_ACTOR,
                 filename=path.name,
             )

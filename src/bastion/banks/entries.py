@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from bastion.audit import record
 from bastion.banks.labels import EntryLabels
 from bastion.db.models import Bank, BankEntry, EntrySignal
-from bastion.errors import NotFound
-from bastion.signals.file_signals import FileSignals, bank_view_hashes
+from bastion.errors import InvalidInput, NotFound
+from bastion.signals.file_signals import FileSignals, bank_view_hashes, compute_file_signals
 from bastion.signals.registry import canonical_signal_type, normalize_value
 from bastion.signals.url import url_digests
 
@@ -95,6 +95,34 @@ def add_entry(
         {"origin": origin, "signals": sorted({r["signal_type"] for r in rows})},
     )
     return entry
+
+
+def add_file_entry(
+    session: Session,
+    bank: Bank,
+    data: bytes,
+    labels: EntryLabels,
+    *,
+    max_pixels: int,
+    actor: str,
+    filename: str | None = None,
+    external_id: str | None = None,
+) -> tuple[BankEntry, FileSignals]:
+    """Add an entry from a file: its digests and, for an image, a PDQ hash per bank view."""
+    if external_id is not None and len(external_id) > 256:
+        raise InvalidInput("`external_id` is longer than 256 characters.")
+    signals = compute_file_signals(data, max_pixels=max_pixels)
+    entry = add_entry(
+        session,
+        bank,
+        file_signal_rows(signals),
+        labels,
+        origin="file",
+        actor=actor,
+        external_id=external_id,
+        filename=filename[-512:] if filename else None,
+    )
+    return entry, signals
 
 
 def add_hash_entry(

@@ -32,7 +32,6 @@ from bastion.banks.labels import EntryLabels
 from bastion.db.models import Bank, BankEntry, EntrySignal
 from bastion.errors import InvalidInput
 from bastion.runtime import Bastion
-from bastion.signals.file_signals import compute_file_signals
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"])
 
@@ -188,16 +187,15 @@ def _add_entry(
         fields = dict(body.fields)
         external_id = fields.pop("external_id", None) or None
         labels = parse_model(EntryLabels, _form_labels(fields))
-        signals = compute_file_signals(body.file, max_pixels=bastion.settings.max_image_pixels)
-        entry = entry_service.add_entry(
+        entry, _ = entry_service.add_file_entry(
             session,
             bank,
-            entry_service.file_signal_rows(signals),
+            body.file,
             labels,
-            origin="file",
+            max_pixels=bastion.settings.max_image_pixels,
             actor=who.actor,
-            external_id=external_id,
             filename=body.filename,
+            external_id=external_id,
         )
     signals_rows = list(
         session.scalars(select(EntrySignal).where(EntrySignal.entry_id == entry.id))

@@ -17,6 +17,18 @@ from bastion.banks.labels import EntryLabels, build_labels
 from bastion.errors import InvalidInput
 from bastion.signals.registry import canonical_signal_type, normalize_value
 
+# The fields of the native formats (CSV columns, JSONL keys), in export order.
+NATIVE_FIELDS = (
+    "entry_id",
+    "signal_type",
+    "value",
+    "category",
+    "behaviours",
+    "entities",
+    "source",
+    "note",
+    "external_id",
+)
 MAX_LINE_LENGTH = 1 << 20  # a JSON object or signal line; far above any real row
 MAX_EXTERNAL_ID_LENGTH = 256
 # Text streams decode ahead of the line being read, so the bad bytes may be a little later.

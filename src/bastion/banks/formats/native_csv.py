@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import TextIO
 
 from bastion.banks.formats.base import (
+    NATIVE_FIELDS,
     ExportRow,
     Format,
     ImportRow,
@@ -45,17 +46,7 @@ from bastion.banks.formats.csv_records import (
 from bastion.banks.labels import EntryLabels, build_labels
 from bastion.errors import InvalidInput
 
-COLUMNS = (
-    "entry_id",
-    "signal_type",
-    "value",
-    "category",
-    "behaviours",
-    "entities",
-    "source",
-    "note",
-    "external_id",
-)
+COLUMNS = NATIVE_FIELDS
 REQUIRED = ("signal_type", "value")
 
 

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from bastion.banks.formats.base import (
     MAX_LINE_LENGTH,
+    NATIVE_FIELDS,
     NOT_UTF8,
     ExportRow,
     Format,
@@ -24,17 +25,7 @@ from bastion.banks.formats.base import (
     make_row,
 )
 
-KEYS = (
-    "entry_id",
-    "signal_type",
-    "value",
-    "category",
-    "behaviours",
-    "entities",
-    "source",
-    "note",
-    "external_id",
-)
+KEYS = NATIVE_FIELDS
 _TEXT_KEYS = ("signal_type", "value", "category", "source", "note", "external_id")
 _LIST_KEYS = ("behaviours", "entities")
 
