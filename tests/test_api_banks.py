@@ -121,3 +121,22 @@ def test_import_of_non_utf8_or_unknown_format_is_a_clear_error(
     assert unknown.status_code == 422
     assert "csv" in unknown.json()["error"]["message"]
     assert client.get("/v1/banks/shared", headers=admin).json()["entries"] == 0
+
+
+def test_export_streams_every_format_in_batches(client: TestClient, admin: dict[str, str]) -> None:
+    make_bank(client, admin, "big")
+    rows = "".join(f"md5,{i:032x}\n" for i in range(12_000))
+    imported = client.post(
+        "/v1/banks/big/import",
+        files={"file": ("list.csv", ("signal_type,value\n" + rows).encode())},
+        headers=admin,
+    )
+    assert imported.json()["added"] == 12_000
+    csv_export = client.get("/v1/banks/big/export?format=csv", headers=admin).text.splitlines()
+    assert csv_export[0].startswith("entry_id,signal_type,value")
+    assert len(csv_export) == 12_001  # one header, then every row once
+    jsonl = client.get("/v1/banks/big/export?format=jsonl", headers=admin).text.splitlines()
+    assert len(jsonl) == 12_000
+    tx = client.get("/v1/banks/big/export?format=threatexchange", headers=admin).text.splitlines()
+    assert len(tx) == 12_000
+    assert client.get("/v1/banks/nope/export", headers=admin).status_code == 404
