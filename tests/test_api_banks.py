@@ -112,7 +112,13 @@ def test_import_of_non_utf8_or_unknown_format_is_a_clear_error(
         headers=admin,
     )
     assert response.status_code == 422
-    assert "UTF-8" in str(response.json()["error"])
+    assert response.json()["error"]["code"] == "not_utf8"
+    partial = client.post(
+        "/v1/banks/shared/import?format=csv&partial=true",
+        files={"file": ("list.csv", latin.encode("latin-1"))},
+        headers=admin,
+    )
+    assert partial.status_code == 422
     unknown = client.post(
         "/v1/banks/shared/import?format=xml",
         files={"file": ("list.xml", b"<list/>")},

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bastion.audit import record
 from bastion.banks.entries import entry_labels, labels_columns, signal_rows
-from bastion.banks.formats.base import ExportRow, ImportRow, RowError
+from bastion.banks.formats.base import NOT_UTF8, ExportRow, ImportRow, RowError
 from bastion.banks.labels import EntryLabels
 from bastion.db.models import Bank, BankEntry, EntrySignal
 from bastion.errors import InvalidInput
@@ -59,6 +59,14 @@ def import_rows(
     batch: list[ImportRow] = []
     for row in _decoded(rows, report):
         report.rows += 1
+        if isinstance(row, RowError) and row.message == NOT_UTF8:
+            # Text is decoded in blocks, so rows around the bad bytes are lost: even a partial
+            # import would silently miss some. Refuse the whole file.
+            raise InvalidInput(
+                f"The file is not valid UTF-8 text (around line {row.line}); save it as UTF-8 "
+                "and import again. Nothing was imported.",
+                code="not_utf8",
+            )
         if isinstance(row, RowError):
             report.error_count += 1
             if len(report.errors) < max_errors:
