@@ -132,7 +132,7 @@ def match(
         for path in files or []:
             try:
                 signals = compute_file_signals(
-                    _read(path), max_pixels=bastion.settings.max_image_pixels
+                    _read(path), max_pixels=bastion.settings.max_image_pixels, for_lookup=True
                 )
                 result = matcher.match_file(session, signals, bank)
                 emit({"file": str(path), "signals": signals.public(), **result.public()})

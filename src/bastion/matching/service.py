@@ -102,7 +102,9 @@ class Matcher:
         notes: list[str] = []
         if signals.image is not None and signals.pdq is not None:
             if signals.pdq.matchable(self.quality_floor):
-                queries = query_view_hashes(signals.image, dihedral=self.dihedral)
+                queries = query_view_hashes(
+                    signals.image, dihedral=self.dihedral, full=signals.full_dihedral
+                )
                 hits += self._pdq_hits(session, scope, queries)
             else:
                 notes.append(_low_quality(signals.pdq, self.quality_floor))

@@ -130,7 +130,9 @@ def _check(submission: Submission) -> str:
 def _scan_file(
     session: Session, item: Item, data: bytes, kind: str, matcher: Matcher, max_pixels: int
 ) -> MatchResult:
-    signals = compute_file_signals(data, max_pixels=max_pixels, require_image=kind == "image")
+    signals = compute_file_signals(
+        data, max_pixels=max_pixels, require_image=kind == "image", for_lookup=True
+    )
     if kind == "file" and signals.image is not None:
         item.kind = "image"
     item.size_bytes = signals.size

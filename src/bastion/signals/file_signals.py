@@ -6,7 +6,7 @@ speed-up of the reduced-size decode costs no bits of the match budget.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bastion.errors import UnsupportedMedia
 from bastion.signals.digests import file_digests
@@ -33,7 +33,8 @@ class FileSignals:
     size: int
     image: DecodedImage | None = None
     pdq: PdqHash | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    # The 8 rotation/mirror hashes of the whole image, when computed for a lookup.
+    full_dihedral: list[PdqHash] | None = None
 
     def public(self) -> dict[str, object]:
         """The `signals` object of the API: digests, and the PDQ hash with its quality."""
@@ -44,12 +45,14 @@ class FileSignals:
 
 
 def compute_file_signals(
-    data: bytes, *, max_pixels: int, require_image: bool = False
+    data: bytes, *, max_pixels: int, require_image: bool = False, for_lookup: bool = False
 ) -> FileSignals:
     """Digests of the bytes and, for images, the PDQ hash of the whole picture.
 
     A file that is not an image at all gets digests only (videos, PDFs, archives), unless
     `require_image`; an image that is corrupt, truncated or a bomb is always refused.
+    With `for_lookup`, the whole image's 8 dihedral hashes are computed in the same pass
+    (the first is the plain hash), so matching does not hash the image twice.
     """
     digests = file_digests(data)
     signals = FileSignals(md5=digests["md5"], sha256=digests["sha256"], size=len(data))
@@ -59,7 +62,11 @@ def compute_file_signals(
         if exc.code != "not_an_image" or require_image:
             raise
         return signals
-    signals.pdq = hash_pixels(signals.image.pixels)
+    if for_lookup:
+        signals.full_dihedral = hash_dihedral(signals.image.pixels)
+        signals.pdq = signals.full_dihedral[0]
+    else:
+        signals.pdq = hash_pixels(signals.image.pixels)
     return signals
 
 
@@ -68,14 +75,17 @@ def bank_view_hashes(image: DecodedImage) -> list[ViewHash]:
     return [ViewHash(v.name, DIHEDRAL[0], hash_pixels(v.pixels)) for v in bank_views(image.pixels)]
 
 
-def query_view_hashes(image: DecodedImage, *, dihedral: bool = True) -> list[ViewHash]:
+def query_view_hashes(
+    image: DecodedImage, *, dihedral: bool = True, full: list[PdqHash] | None = None
+) -> list[ViewHash]:
     """The PDQ hashes looked up for a query: every query view, under all 8 rotations/mirrors
-    unless `dihedral` is off (then upright only)."""
+    unless `dihedral` is off (then upright only). `full` reuses the whole image's hashes."""
     out: list[ViewHash] = []
     for view in query_views(image.pixels):
         if not dihedral:
             out.append(ViewHash(view.name, DIHEDRAL[0], hash_pixels(view.pixels)))
             continue
-        for transform, hashed in zip(DIHEDRAL, hash_dihedral(view.pixels), strict=True):
+        hashes = full if view.name == "full" and full else hash_dihedral(view.pixels)
+        for transform, hashed in zip(DIHEDRAL, hashes, strict=True):
             out.append(ViewHash(view.name, transform, hashed))
     return out

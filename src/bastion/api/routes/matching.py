@@ -61,6 +61,8 @@ def _match(bastion: Any, session: Any, body: Body) -> dict[str, Any]:
     if body.file is None:
         raise InvalidInput("Send the content as a multipart field named `file`.")
     banks = [b.strip() for b in body.fields.get("banks", "").split(",") if b.strip()] or None
-    signals = compute_file_signals(body.file, max_pixels=bastion.settings.max_image_pixels)
+    signals = compute_file_signals(
+        body.file, max_pixels=bastion.settings.max_image_pixels, for_lookup=True
+    )
     result = matcher.match_file(session, signals, banks)
     return {"signals": signals.public(), **result.public()}
