@@ -31,9 +31,11 @@ app = typer.Typer(
 bank_app = typer.Typer(help="Create, fill, import, export and delete banks.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 
 CLI_ACTOR = "cli"
 
@@ -422,6 +424,54 @@ def db_upgrade() -> None:
 
     bastion = state.bastion()
     emit({"database": "ok", "revision": current_revision(bastion.engine)})
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check that no audit row was changed or deleted; names the first broken one."""
+    from bastion.audit import verify
+
+    with state.bastion().session() as session:
+        result = verify(session)
+    emit(
+        {
+            "ok": result.ok,
+            "events": result.events,
+            "head": result.head,
+            "broken_at": result.broken_at,
+            "reason": result.reason,
+        }
+    )
+    if not result.ok:
+        typer.echo(f"error: audit event {result.broken_at} is broken: {result.reason}", err=True)
+        raise typer.Exit(1)
+
+
+@audit_app.command("list")
+def audit_list(
+    limit: Annotated[int, typer.Option(help="How many of the newest events.")] = 50,
+) -> None:
+    """Print the newest audit events, one JSON line each."""
+    from sqlalchemy import select
+
+    from bastion.db.models import AuditEvent
+
+    with state.bastion().session() as session:
+        events = session.scalars(
+            select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        ).all()
+        for event in events:
+            emit(
+                {
+                    "id": event.id,
+                    "at": event.at.isoformat(),
+                    "actor": event.actor,
+                    "action": event.action,
+                    "target": event.target,
+                    "details": event.details,
+                    "hash": event.hash,
+                }
+            )
 
 
 def main() -> None:

@@ -183,7 +183,7 @@ class ApiToken(Base):
 
 
 class AuditEvent(Base):
-    """An append-only record of a change: who did what to which object, and when."""
+    """An append-only, hash-chained record of a change: who did what to which object, when."""
 
     __tablename__ = "audit_events"
 
@@ -193,3 +193,6 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(256))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The chain: SHA-256 of the previous row's hash and this row's content (bastion.audit).
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
