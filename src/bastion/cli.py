@@ -32,10 +32,12 @@ bank_app = typer.Typer(help="Create, fill, import, export and delete banks.", no
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+user_app = typer.Typer(help="Console users (admin, moderator, auditor).", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(user_app, name="user")
 
 CLI_ACTOR = "cli"
 
@@ -424,6 +426,52 @@ def db_upgrade() -> None:
 
     bastion = state.bastion()
     emit({"database": "ok", "revision": current_revision(bastion.engine)})
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, moderator or auditor.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Create a console user (the first admin, say); asks for the password."""
+    from bastion.auth.users import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with state.bastion().session() as session:
+        user = create_user(session, username=username, password=password, role=role, actor="cli")
+        emit({"id": user.id, "username": user.username, "role": user.role})
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List console users."""
+    from bastion.auth.users import list_users
+
+    with state.bastion().session() as session:
+        for user in list_users(session):
+            emit(
+                {
+                    "username": user.username,
+                    "role": user.role,
+                    "disabled": user.disabled_at is not None,
+                }
+            )
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """Disable a user: they can no longer log in."""
+    from bastion.auth.users import disable_user
+
+    with state.bastion().session() as session:
+        disable_user(session, username, actor="cli")
+    emit({"disabled": username})
 
 
 @audit_app.command("verify")

@@ -17,6 +17,8 @@ class Action(StrEnum):
     BANKS_READ = "banks.read"
     BANKS_WRITE = "banks.write"
     BANKS_EXPORT = "banks.export"
+    AUDIT_READ = "audit.read"
+    USERS_MANAGE = "users.manage"
 
 
 # Why each role has what it has:
@@ -24,13 +26,21 @@ class Action(StrEnum):
 #   (to scope a lookup) but never change them, so a leaked platform token cannot poison a bank.
 # - admin: runs the instance, including curating and exporting banks (hash lists shared
 #   under a programme's terms must not leave through an integration token).
+# - moderator: looks at content and its matches to decide; reads banks to see what matched,
+#   but curating them stays with admins.
+# - auditor: read-only oversight: the audit log and what was matched, never content changes.
 ROLE_PERMISSIONS: dict[str, frozenset[Action]] = {
     "admin": frozenset(Action),
     "platform": frozenset(
         {Action.HASH, Action.MATCH, Action.ITEMS_SUBMIT, Action.ITEMS_READ, Action.BANKS_READ}
     ),
+    "moderator": frozenset({Action.HASH, Action.MATCH, Action.ITEMS_READ, Action.BANKS_READ}),
+    "auditor": frozenset({Action.ITEMS_READ, Action.BANKS_READ, Action.AUDIT_READ}),
 }
 ROLES = tuple(ROLE_PERMISSIONS)
+# API tokens are for machines; people log into the console with a username and password.
+TOKEN_ROLES = ("admin", "platform")
+USER_ROLES = ("admin", "moderator", "auditor")
 
 
 def ensure_permission(role: str, action: Action) -> None:

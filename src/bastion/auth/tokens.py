@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastion.audit import record
-from bastion.auth.permissions import ROLES
+from bastion.auth.permissions import TOKEN_ROLES
 from bastion.db.base import utcnow
 from bastion.db.models import ApiToken
 from bastion.errors import InvalidInput, Unauthorized
@@ -47,8 +47,8 @@ def create_token(
     session: Session, *, name: str, role: str, platform: str = "default", actor: str = "cli"
 ) -> tuple[ApiToken, str]:
     """Create a token; returns the row and the secret, which is never shown again."""
-    if role not in ROLES:
-        raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    if role not in TOKEN_ROLES:
+        raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(TOKEN_ROLES)}.")
     if not _PLATFORM.match(platform):
         raise InvalidInput(
             f"Platform {platform!r} is not valid: 1-64 lowercase letters, digits, '_', '.', '-'."
