@@ -1,0 +1,1 @@
+"""The routing policy: what happens to an item given its matches (auto-action, review, nothing)."""
