@@ -20,6 +20,8 @@ ADMIN_ONLY = {
     ("DELETE", "/v1/banks/{name}/entries/{entry_id}"),
     ("POST", "/v1/banks/{name}/import"),
     ("GET", "/v1/banks/{name}/export"),
+    ("PUT", "/v1/policy"),
+    ("GET", "/v1/policy"),
 }
 
 

@@ -107,3 +107,53 @@ def test_bad_policies_name_the_line_and_apply_nothing(
     assert words in caught.value.message
     if line is not None:
         assert f"line {line}" in caught.value.message
+
+
+def test_policy_over_the_api_routes_items(client, admin, platform) -> None:  # type: ignore[no-untyped-def]
+    from builders.api import add_file, image_bytes, make_bank
+
+    make_bank(client, admin, "tvec-vetted", vetted=True)
+    make_bank(client, admin, "tvec-community")
+    make_bank(client, admin, "news", allow=True)
+    bad = client.put(
+        "/v1/policy",
+        content=b'[[rule]]\nname = "x"\nbanks = ["ghost"]\naction = "review"\n',
+        headers=admin,
+    )
+    assert bad.status_code == 422
+    assert "line 3" in bad.json()["error"]["message"]
+    assert client.get("/v1/policy", headers=admin).json()["version"] is None
+    loaded = client.put("/v1/policy", content=POLICY.encode(), headers=admin)
+    assert loaded.status_code == 200, loaded.text
+    assert client.get("/v1/policy", headers=admin).json()["toml"] == POLICY
+
+    add_file(client, admin, "tvec-vetted", image_bytes(101), category="d")
+    add_file(client, admin, "tvec-community", image_bytes(102), category="a")
+    outcomes = {}
+    for seed in (101, 102, 103):
+        response = client.post(
+            "/v1/items",
+            data={"external_id": f"p{seed}"},
+            files={"file": ("u.jpg", image_bytes(seed))},
+            headers=platform,
+        )
+        outcomes[seed] = response.json()["verdict"]
+    assert outcomes[101]["outcome"] == "auto" and outcomes[101]["automation"] == "full"
+    assert outcomes[101]["priority"] == 5.0
+    assert outcomes[102]["outcome"] == "review"
+    assert "not vetted" in outcomes[102]["reasons"][0]
+    assert outcomes[103]["outcome"] == "ignore"
+
+
+def test_policy_changes_are_audited(bastion) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from bastion.db.models import AuditEvent
+    from bastion.policy.store import current_policy, load_policy
+
+    with bastion.session() as session:
+        load_policy(session, '[defaults]\naction = "ignore"\n', actor="me")
+    with bastion.session() as session:
+        assert current_policy(session).defaults.action == "ignore"
+        actions = [e.action for e in session.scalars(select(AuditEvent))]
+        assert actions == ["policy.update"]

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion import __version__
-from bastion.api.routes import banks, hashing, health, items, matching
+from bastion.api.routes import banks, hashing, health, items, matching, policy
 from bastion.errors import BastionError, TooLarge
 from bastion.runtime import Bastion
 from bastion.settings import Settings
@@ -41,8 +41,8 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.bastion = bastion
-    for router in (health.router, hashing.router, matching.router, banks.router, items.router):
-        app.include_router(router)
+    for module in (health, hashing, matching, banks, items, policy):
+        app.include_router(module.router)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=bastion.settings.max_upload_bytes)
     return app

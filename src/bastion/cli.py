@@ -32,12 +32,14 @@ bank_app = typer.Typer(help="Create, fill, import, export and delete banks.", no
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+policy_app = typer.Typer(help="The routing policy.", no_args_is_help=True)
 user_app = typer.Typer(help="Console users (admin, moderator, auditor).", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
+app.add_typer(policy_app, name="policy")
 
 CLI_ACTOR = "cli"
 
@@ -426,6 +428,27 @@ def db_upgrade() -> None:
 
     bastion = state.bastion()
     emit({"database": "ok", "revision": current_revision(bastion.engine)})
+
+
+@policy_app.command("load")
+def policy_load(file: Annotated[Path, typer.Argument(help="The policy, in TOML.")]) -> None:
+    """Validate a policy file and make it the one in force (versioned and audited)."""
+    from bastion.policy.store import load_policy
+
+    text = _read(file).decode("utf-8")
+    with state.bastion().session() as session:
+        version = load_policy(session, text, actor=CLI_ACTOR)
+        emit({"version": version.id, "sha256": version.sha256})
+
+
+@policy_app.command("show")
+def policy_show() -> None:
+    """Print the policy in force (TOML)."""
+    from bastion.policy.store import current_version
+
+    with state.bastion().session() as session:
+        version = current_version(session)
+    typer.echo(version.text if version else "# no policy loaded: every match is reviewed")
 
 
 @user_app.command("create")

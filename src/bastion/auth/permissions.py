@@ -18,6 +18,8 @@ class Action(StrEnum):
     BANKS_WRITE = "banks.write"
     BANKS_EXPORT = "banks.export"
     AUDIT_READ = "audit.read"
+    POLICY_READ = "policy.read"
+    POLICY_WRITE = "policy.write"
     USERS_MANAGE = "users.manage"
 
 
@@ -34,8 +36,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[Action]] = {
     "platform": frozenset(
         {Action.HASH, Action.MATCH, Action.ITEMS_SUBMIT, Action.ITEMS_READ, Action.BANKS_READ}
     ),
-    "moderator": frozenset({Action.HASH, Action.MATCH, Action.ITEMS_READ, Action.BANKS_READ}),
-    "auditor": frozenset({Action.ITEMS_READ, Action.BANKS_READ, Action.AUDIT_READ}),
+    "moderator": frozenset(
+        {Action.HASH, Action.MATCH, Action.ITEMS_READ, Action.BANKS_READ, Action.POLICY_READ}
+    ),
+    "auditor": frozenset(
+        {Action.ITEMS_READ, Action.BANKS_READ, Action.AUDIT_READ, Action.POLICY_READ}
+    ),
 }
 ROLES = tuple(ROLE_PERMISSIONS)
 # API tokens are for machines; people log into the console with a username and password.

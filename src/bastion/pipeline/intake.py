@@ -20,6 +20,8 @@ from bastion.db.models import Item, ItemMatch, ItemSignal
 from bastion.errors import InvalidInput, NotFound
 from bastion.matching.service import Match, Matcher, MatchResult
 from bastion.media_store import MediaStore
+from bastion.policy.model import MatchFacts, evaluate
+from bastion.policy.store import current_policy
 from bastion.signals.file_signals import compute_file_signals
 from bastion.signals.registry import normalize_value
 
@@ -81,6 +83,9 @@ def submit_item(
         + [_match_row(m, allow=True) for m in result.allowed]
         + [_match_row(m, suppressed=True) for m in result.suppressed]
     )
+    verdict = evaluate(current_policy(session), [_facts(m) for m in result.matches])
+    item.verdict, item.queue, item.priority = verdict.outcome, verdict.queue, verdict.priority
+    item.automation, item.verdict_reasons = verdict.automation, verdict.reasons
     item.status = "scanned"
     item.scanned_at = utcnow()
     try:
@@ -147,6 +152,17 @@ def _scan_file(
     return matcher.match_file(session, signals)
 
 
+def _facts(match: Match) -> MatchFacts:
+    return MatchFacts(
+        bank=match.bank.name,
+        vetted=match.bank.vetted,
+        signal_type=match.signal_type,
+        distance=match.distance,
+        threshold=match.bank.pdq_threshold,
+        category=match.entry.category,
+    )
+
+
 def _match_row(match: Match, *, allow: bool = False, suppressed: bool = False) -> ItemMatch:
     public = match.public()
     return ItemMatch(
@@ -208,6 +224,13 @@ def item_public(item: Item) -> dict[str, Any]:
         "received_at": item.received_at.isoformat(),
         "scanned_at": item.scanned_at.isoformat() if item.scanned_at else None,
         "signals": signals,
+        "verdict": {
+            "outcome": item.verdict,
+            "queue": item.queue,
+            "priority": item.priority,
+            "automation": item.automation,
+            "reasons": item.verdict_reasons,
+        },
         "matches": [as_match(m) for m in item.matches if not m.allow and not m.suppressed],
         "allow_matches": [as_match(m) for m in item.matches if m.allow],
         "suppressed": [as_match(m) for m in item.matches if m.suppressed],
