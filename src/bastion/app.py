@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion import __version__
+from bastion.actions.worker import WebhookWorker, endpoint_for
 from bastion.api.routes import banks, hashing, health, items, matching, policy
 from bastion.errors import BastionError, TooLarge
 from bastion.runtime import Bastion
@@ -31,7 +32,13 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         bastion.start(load_indexes=True)
+        endpoint = endpoint_for(bastion)
+        worker = WebhookWorker(bastion, endpoint) if endpoint else None
+        if worker:
+            worker.start()
         yield
+        if worker:
+            worker.stop()
         bastion.close()
 
     app = FastAPI(

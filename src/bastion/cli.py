@@ -32,6 +32,7 @@ bank_app = typer.Typer(help="Create, fill, import, export and delete banks.", no
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Webhooks to the platform.", no_args_is_help=True)
 policy_app = typer.Typer(help="The routing policy.", no_args_is_help=True)
 user_app = typer.Typer(help="Console users (admin, moderator, auditor).", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
@@ -40,6 +41,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(policy_app, name="policy")
+app.add_typer(webhooks_app, name="webhooks")
 
 CLI_ACTOR = "cli"
 
@@ -428,6 +430,48 @@ def db_upgrade() -> None:
 
     bastion = state.bastion()
     emit({"database": "ok", "revision": current_revision(bastion.engine)})
+
+
+@webhooks_app.command("deliver")
+def webhooks_deliver() -> None:
+    """Send the deliveries that are due, once (the server also does this every second)."""
+    import httpx
+
+    from bastion.actions.worker import deliver_once, endpoint_for
+
+    bastion = state.bastion()
+    endpoint = endpoint_for(bastion)
+    if endpoint is None:
+        raise InvalidInput("Set BASTION_WEBHOOK_URL and BASTION_WEBHOOK_SECRET first.")
+    with httpx.Client() as client:
+        emit({"attempted": deliver_once(bastion, endpoint, client)})
+
+
+@webhooks_app.command("dead")
+def webhooks_dead() -> None:
+    """List dead-lettered deliveries."""
+    from bastion.actions.webhooks import dead_letters
+
+    with state.bastion().session() as session:
+        for delivery in dead_letters(session):
+            emit(
+                {
+                    "id": delivery.id,
+                    "event": delivery.event,
+                    "attempts": delivery.attempts,
+                    "last_error": delivery.last_error,
+                }
+            )
+
+
+@webhooks_app.command("resend")
+def webhooks_resend(delivery_id: int) -> None:
+    """Queue a dead-lettered delivery again."""
+    from bastion.actions.webhooks import resend
+
+    with state.bastion().session() as session:
+        resend(session, delivery_id, actor=CLI_ACTOR)
+    emit({"resent": delivery_id})
 
 
 @policy_app.command("load")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bastion.errors import InvalidInput
@@ -46,6 +46,27 @@ class Settings(BaseSettings):
     max_import_errors: int = Field(
         default=1000, ge=1, description="An import stops collecting bad rows after this many."
     )
+
+    webhook_url: str | None = Field(
+        default=None,
+        description="Where the platform receives actions (HTTPS POST, signed with the secret).",
+    )
+    webhook_secret: str | None = Field(
+        default=None, description="HMAC-SHA256 key for webhook signatures (at least 32 chars)."
+    )
+    webhook_max_attempts: int = Field(
+        default=12, ge=1, le=100, description="Deliveries tried this often before dead-letter."
+    )
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        # An unsigned action feed would let anyone who can reach the platform forge removals.
+        if self.webhook_url and (not self.webhook_secret or len(self.webhook_secret) < 32):
+            raise ValueError(
+                "BASTION_WEBHOOK_URL is set: set BASTION_WEBHOOK_SECRET to at least 32 "
+                "random characters, e.g. the output of `openssl rand -hex 32`."
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod

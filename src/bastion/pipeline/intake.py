@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from bastion.actions.webhooks import enqueue
 from bastion.db.base import utcnow
 from bastion.db.models import Item, ItemMatch, ItemSignal
 from bastion.errors import InvalidInput, NotFound
@@ -93,6 +94,9 @@ def submit_item(
         # returns the winner's item instead of failing.
         with session.begin_nested():
             session.add(item)
+            session.flush()
+            if item.verdict == "auto":
+                enqueue(session, "action.remove", action_payload(item))
     except IntegrityError:
         existing = _existing(session, submission, sha256)
         if existing is None:
@@ -150,6 +154,30 @@ def _scan_file(
             ItemSignal(signal_type="pdq", value=signals.pdq.hex, quality=signals.pdq.quality)
         )
     return matcher.match_file(session, signals)
+
+
+def action_payload(item: Item) -> dict[str, Any]:
+    """What the platform is told when the policy actions an item without a human."""
+    return {
+        "action": "remove",
+        "item_id": item.id,
+        "external_id": item.external_id,
+        "platform": item.platform,
+        "content_sha256": item.content_sha256,
+        "automation": item.automation,
+        "reasons": item.verdict_reasons,
+        "matches": [
+            {
+                "bank": m.bank_name,
+                "entry_id": m.entry_id,
+                "signal_type": m.signal_type,
+                "distance": m.distance,
+                "category": m.labels.get("category"),
+            }
+            for m in item.matches
+            if not m.allow and not m.suppressed
+        ],
+    }
 
 
 def _facts(match: Match) -> MatchFacts:
