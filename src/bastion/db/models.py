@@ -118,6 +118,10 @@ class Item(Base):
     priority: Mapped[float | None] = mapped_column(Float)
     automation: Mapped[str | None] = mapped_column(String(16))
     verdict_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The review case: who holds it and until when; the decision once made.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -198,6 +202,21 @@ class PolicyVersion(Base):
     text: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Decision(Base):
+    """What was decided about an item, by whom or what, and how automated it was."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    exclusion: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(128))
+    automation: Mapped[str] = mapped_column(String(16))  # full, partial or none
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

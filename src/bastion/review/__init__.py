@@ -1,0 +1,1 @@
+"""Review: queues of items the policy sent to humans, claims, and decisions."""

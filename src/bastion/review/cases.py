@@ -1,0 +1,138 @@
+"""Cases: claim an item for review (a lock with a timeout), then decide it.
+
+Two moderators never decide the same case: a claim is taken with a conditional UPDATE (only
+if unclaimed, expired or already ours), so of two racing claims exactly one wins; deciding
+requires holding the claim. Every claim and decision is audited, and a decision is sent to the
+platform as a signed webhook.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal, cast
+
+from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.orm import Session
+
+from bastion.actions.webhooks import enqueue
+from bastion.audit import record
+from bastion.db.base import utcnow
+from bastion.db.models import Decision, Item
+from bastion.errors import Conflict, InvalidInput, NotFound
+
+Outcome = Literal["remove", "restrict", "leave_up", "escalate", "not_tvec"]
+OUTCOMES = ("remove", "restrict", "leave_up", "escalate", "not_tvec")
+# TCO Art. 1(3): material disseminated for these purposes is not terrorist content.
+EXCLUSIONS = ("journalism", "counter_speech", "research_education", "art", "religious_practice")
+CLAIM_TTL = timedelta(minutes=15)
+
+
+def queue(session: Session, name: str | None = None, limit: int = 50) -> list[Item]:
+    """Undecided review cases, highest priority first, oldest first among equals."""
+    query = select(Item).where(Item.verdict == "review", Item.decision.is_(None))
+    if name is not None:
+        query = query.where(Item.queue == name)
+    return list(
+        session.scalars(
+            query.order_by(Item.priority.desc(), Item.received_at, Item.id).limit(limit)
+        )
+    )
+
+
+def claim(session: Session, item_id: int, moderator: str, ttl: timedelta = CLAIM_TTL) -> Item:
+    """Lock the case for `moderator`; 409 naming the holder if someone else has it."""
+    now = utcnow()
+    result = session.execute(
+        update(Item)
+        .where(
+            Item.id == item_id,
+            Item.decision.is_(None),
+            or_(
+                Item.claimed_by.is_(None),
+                Item.claimed_by == moderator,
+                Item.claim_expires_at < now,
+            ),
+        )
+        .values(claimed_by=moderator, claim_expires_at=now + ttl)
+        .execution_options(synchronize_session=False)
+    )
+    won = cast(CursorResult[Any], result).rowcount
+    item = _get(session, item_id)
+    if not won:
+        session.refresh(item)
+        _refuse(item)
+    session.refresh(item)
+    record(session, moderator, "case.claim", f"item:{item_id}", {})
+    return item
+
+
+def decide(
+    session: Session,
+    item_id: int,
+    moderator: str,
+    outcome: str,
+    *,
+    exclusion: str | None = None,
+    note: str | None = None,
+) -> Decision:
+    """Record a human decision on a case the moderator holds, and tell the platform."""
+    if outcome not in OUTCOMES:
+        raise InvalidInput(f"Unknown decision {outcome!r}; use one of {', '.join(OUTCOMES)}.")
+    if outcome == "not_tvec" and exclusion not in EXCLUSIONS:
+        raise InvalidInput(
+            "Say why it is not terrorist content: exclusion is one of " + ", ".join(EXCLUSIONS)
+        )
+    item = _get(session, item_id)
+    now = utcnow()
+    if (
+        item.decision is not None
+        or item.claimed_by != moderator
+        or (item.claim_expires_at is not None and item.claim_expires_at < now)
+    ):
+        _refuse(item, moderator)
+    decision = Decision(
+        item_id=item.id,
+        outcome=outcome,
+        exclusion=exclusion if outcome == "not_tvec" else None,
+        note=note,
+        decided_by=moderator,
+        automation="none",
+    )
+    session.add(decision)
+    item.decision, item.claimed_by, item.claim_expires_at = outcome, None, None
+    session.flush()
+    details = {"outcome": outcome, "exclusion": decision.exclusion, "automation": "none"}
+    record(session, moderator, "case.decide", f"item:{item_id}", details)
+    enqueue(
+        session,
+        f"decision.{outcome}",
+        {
+            "item_id": item.id,
+            "external_id": item.external_id,
+            "platform": item.platform,
+            "decision": outcome,
+            "exclusion": decision.exclusion,
+            "automation": "none",
+            "decision_id": decision.id,
+        },
+    )
+    return decision
+
+
+def _get(session: Session, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"No item with id {item_id}.", code="unknown_item")
+    return item
+
+
+def _refuse(item: Item, moderator: str | None = None) -> None:
+    if item.decision is not None:
+        raise Conflict(f"Item {item.id} was already decided ({item.decision}).", code="decided")
+    if item.claimed_by and item.claimed_by != moderator:
+        raise Conflict(
+            f"Item {item.id} is claimed by {item.claimed_by}.",
+            code="claimed",
+            details={"claimed_by": item.claimed_by},
+        )
+    raise Conflict(f"Claim item {item.id} before deciding it.", code="not_claimed")
