@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,4 +33,10 @@ def current_version(session: Session) -> PolicyVersion | None:
 def current_policy(session: Session) -> Policy:
     """The policy in force: the newest version, or the defaults (everything to review)."""
     version = current_version(session)
-    return Policy() if version is None else parse_policy(version.text)
+    return Policy() if version is None else _parsed(version.id, version.text)
+
+
+@lru_cache(maxsize=8)
+def _parsed(version_id: int, text: str) -> Policy:
+    # Every submitted item asks for the policy; versions never change once stored.
+    return parse_policy(text)
