@@ -60,6 +60,9 @@ def test_two_moderators_never_decide_the_same_case(bastion: Bastion) -> None:
         assert actions == ["case.claim", "case.decide"]
         delivery = session.scalars(select(Delivery)).one()
         assert delivery.event == "decision.remove"
+        from bastion.pipeline.intake import get_item, item_public
+
+        assert item_public(get_item(session, case))["decision"] == "remove"
         assert delivery.payload["external_id"] == "c1"
 
 

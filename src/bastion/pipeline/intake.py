@@ -259,6 +259,7 @@ def item_public(item: Item) -> dict[str, Any]:
             "automation": item.automation,
             "reasons": item.verdict_reasons,
         },
+        "decision": item.decision,
         "matches": [as_match(m) for m in item.matches if not m.allow and not m.suppressed],
         "allow_matches": [as_match(m) for m in item.matches if m.allow],
         "suppressed": [as_match(m) for m in item.matches if m.suppressed],
