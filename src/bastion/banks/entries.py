@@ -29,7 +29,7 @@ def file_signal_rows(signals: FileSignals) -> list[dict[str, Any]]:
         {"signal_type": "sha256", "value": signals.sha256, "lookup_key": signals.sha256},
     ]
     if signals.image is not None:
-        for view in bank_view_hashes(signals.image):
+        for view in bank_view_hashes(signals.image, signals.pdq):
             rows.append(
                 {
                     "signal_type": "pdq",

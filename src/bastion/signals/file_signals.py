@@ -70,9 +70,14 @@ def compute_file_signals(
     return signals
 
 
-def bank_view_hashes(image: DecodedImage) -> list[ViewHash]:
-    """The PDQ hashes stored for a bank entry: one per view, upright."""
-    return [ViewHash(v.name, DIHEDRAL[0], hash_pixels(v.pixels)) for v in bank_views(image.pixels)]
+def bank_view_hashes(image: DecodedImage, full: PdqHash | None = None) -> list[ViewHash]:
+    """The PDQ hashes stored for a bank entry: one per view, upright. `full`, the plain
+    image's hash when already computed, is reused rather than computed again."""
+    views = bank_views(image.pixels, None if full is None else full.quality)
+    return [
+        ViewHash(v.name, DIHEDRAL[0], full if v.name == "full" and full else hash_pixels(v.pixels))
+        for v in views
+    ]
 
 
 def query_view_hashes(

@@ -116,9 +116,11 @@ class Region:
 # --------------------------------------------------------------------------- the views
 
 
-def bank_views(pixels: RGBArray) -> list[View]:
-    """The views whose hashes are stored for a bank entry; the first is the plain image."""
-    if _quality(pixels) < QUALITY_FLOOR:
+def bank_views(pixels: RGBArray, quality: int | None = None) -> list[View]:
+    """The views whose hashes are stored for a bank entry; the first is the plain image.
+
+    `quality` is the plain image's PDQ quality when the caller already has it."""
+    if (_quality(pixels) if quality is None else quality) < QUALITY_FLOOR:
         return [View("full", pixels)]  # too flat to match: its crops must not match either
     whole = Region.whole(pixels)
     stripped = strip_region(pixels)
