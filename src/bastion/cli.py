@@ -201,19 +201,7 @@ def bank_create(
         bank = bank_service.create_bank(
             session, spec, default_threshold=bastion.settings.default_pdq_threshold, actor=CLI_ACTOR
         )
-        emit(_bank_row(bank, 0))
-
-
-def _bank_row(bank: Any, entries: int) -> dict[str, Any]:
-    return {
-        "name": bank.name,
-        "entries": entries,
-        "enabled": bank.enabled,
-        "vetted": bank.vetted,
-        "allow": bank.allow,
-        "pdq_threshold": bank.pdq_threshold,
-        "description": bank.description,
-    }
+        emit(bank_service.bank_public(bank, 0))
 
 
 @bank_app.command("list")
@@ -221,7 +209,7 @@ def bank_list() -> None:
     """List banks, one JSON line each."""
     with state.bastion().session() as session:
         for summary in bank_service.list_banks(session):
-            emit(_bank_row(summary.bank, summary.entries))
+            emit(bank_service.bank_public(summary.bank, summary.entries))
 
 
 @bank_app.command("update")
@@ -245,7 +233,7 @@ def bank_update(
     )
     with state.bastion().session() as session:
         bank = bank_service.update_bank(session, name, change, actor=CLI_ACTOR)
-        emit(_bank_row(bank, bank_service.count_entries(session, bank)))
+        emit(bank_service.bank_public(bank, bank_service.count_entries(session, bank)))
 
 
 @bank_app.command("add")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, func, select
@@ -52,6 +53,23 @@ class BankSummary:
 
     bank: Bank
     entries: int
+
+
+def bank_public(bank: Bank, entries: int | None = None) -> dict[str, Any]:
+    """A bank as the API and the CLI show it."""
+    out: dict[str, Any] = {
+        "name": bank.name,
+        "description": bank.description,
+        "enabled": bank.enabled,
+        "vetted": bank.vetted,
+        "allow": bank.allow,
+        "pdq_threshold": bank.pdq_threshold,
+        "created_at": bank.created_at.isoformat(),
+        "updated_at": bank.updated_at.isoformat(),
+    }
+    if entries is not None:
+        out["entries"] = entries
+    return out
 
 
 def check_name(name: str) -> str:

@@ -28,7 +28,7 @@ from bastion.banks import service as bank_service
 from bastion.banks.formats import FORMATS, ExportRow, reader_for, writer_for
 from bastion.banks.importer import export_rows, import_rows
 from bastion.banks.labels import EntryLabels
-from bastion.db.models import Bank, BankEntry, EntrySignal
+from bastion.db.models import BankEntry, EntrySignal
 from bastion.errors import InvalidInput
 from bastion.runtime import Bastion
 
@@ -42,27 +42,14 @@ Writer = Annotated[Principal, Depends(require(Action.BANKS_WRITE))]
 Exporter = Annotated[Principal, Depends(require(Action.BANKS_EXPORT))]
 
 
-def bank_public(bank: Bank, entries: int | None = None) -> dict[str, Any]:
-    """A bank as the API shows it."""
-    out: dict[str, Any] = {
-        "name": bank.name,
-        "description": bank.description,
-        "enabled": bank.enabled,
-        "vetted": bank.vetted,
-        "allow": bank.allow,
-        "pdq_threshold": bank.pdq_threshold,
-        "created_at": bank.created_at.isoformat(),
-        "updated_at": bank.updated_at.isoformat(),
-    }
-    if entries is not None:
-        out["entries"] = entries
-    return out
-
-
 @router.get("", summary="List banks")
 def list_banks(session: SessionDep, _: Reader) -> dict[str, Any]:
     """Every bank with its entry count."""
-    return {"banks": [bank_public(s.bank, s.entries) for s in bank_service.list_banks(session)]}
+    return {
+        "banks": [
+            bank_service.bank_public(s.bank, s.entries) for s in bank_service.list_banks(session)
+        ]
+    }
 
 
 @router.post("", status_code=201, summary="Create a bank")
@@ -73,14 +60,14 @@ def create_bank(
     bank = bank_service.create_bank(
         session, spec, default_threshold=bastion.settings.default_pdq_threshold, actor=who.actor
     )
-    return bank_public(bank, 0)
+    return bank_service.bank_public(bank, 0)
 
 
 @router.get("/{name}", summary="Show a bank")
 def get_bank(session: SessionDep, _: Reader, name: str) -> dict[str, Any]:
     """One bank with its entry count."""
     bank = bank_service.get_bank(session, name)
-    return bank_public(bank, bank_service.count_entries(session, bank))
+    return bank_service.bank_public(bank, bank_service.count_entries(session, bank))
 
 
 @router.patch("/{name}", summary="Rename, disable, re-threshold or re-flag a bank")
@@ -89,7 +76,7 @@ def update_bank(
 ) -> dict[str, Any]:
     """Apply a partial change."""
     bank = bank_service.update_bank(session, name, change, actor=who.actor)
-    return bank_public(bank, bank_service.count_entries(session, bank))
+    return bank_service.bank_public(bank, bank_service.count_entries(session, bank))
 
 
 @router.delete("/{name}", summary="Delete a bank and all its entries")
