@@ -22,6 +22,9 @@ ADMIN_ONLY = {
     ("GET", "/v1/banks/{name}/export"),
     ("PUT", "/v1/policy"),
     ("GET", "/v1/policy"),
+    ("GET", "/v1/cases"),
+    ("POST", "/v1/cases/{item_id}/claim"),
+    ("POST", "/v1/cases/{item_id}/decision"),
 }
 
 

@@ -127,4 +127,4 @@ def test_token_create_and_db_upgrade(settings: Settings) -> None:
     assert listed[0]["name"] == "acme" and "token" not in listed[0]
     wrong = bastion_cli(settings, "token", "create", "--role", "root")
     assert wrong.returncode == 2 and "Unknown role" in wrong.stderr
-    assert lines(bastion_cli(settings, "db", "upgrade"))[0]["revision"] == "0006"
+    assert lines(bastion_cli(settings, "db", "upgrade"))[0]["revision"] == "0007"

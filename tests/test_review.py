@@ -62,7 +62,7 @@ def test_two_moderators_never_decide_the_same_case(bastion: Bastion) -> None:
         assert delivery.event == "decision.remove"
         from bastion.pipeline.intake import get_item, item_public
 
-        assert item_public(get_item(session, case))["decision"] == "remove"
+        assert item_public(get_item(session, case))["decision"]["outcome"] == "remove"
         assert delivery.payload["external_id"] == "c1"
 
 

@@ -10,14 +10,19 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion import __version__
 from bastion.actions.worker import WebhookWorker, endpoint_for
-from bastion.api.routes import banks, hashing, health, items, matching, policy
+from bastion.api.routes import banks, cases, hashing, health, items, matching, policy
+from bastion.auth.users import LoginLimiter
+from bastion.console import routes_admin, routes_login, routes_review
+from bastion.console.errors import SecurityHeaders, console_error, is_console
+from bastion.console.pages import HERE as CONSOLE_DIR
 from bastion.errors import BastionError, TooLarge
 from bastion.runtime import Bastion
 from bastion.settings import Settings
@@ -48,14 +53,23 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.bastion = bastion
-    for module in (health, hashing, matching, banks, items, policy):
+    app.state.login_limiter = LoginLimiter()
+    for module in (health, hashing, matching, banks, items, cases, policy):
         app.include_router(module.router)
+    for console in (routes_login, routes_review, routes_admin):
+        app.include_router(console.router)
+    app.mount(
+        "/console/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console-static"
+    )
     _install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=bastion.settings.max_upload_bytes)
     return app
 
 
-def _error_response(request: Request, error: BastionError) -> JSONResponse:
+def _error_response(request: Request, error: BastionError) -> Response:
+    if is_console(request):
+        return console_error(request, error.status_code, error.code, error.message)
     body = error.to_dict()
     request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex[:16]
     body["error"]["request_id"] = request_id
@@ -65,11 +79,11 @@ def _error_response(request: Request, error: BastionError) -> JSONResponse:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BastionError)
-    async def bastion_error(request: Request, exc: BastionError) -> JSONResponse:
+    async def bastion_error(request: Request, exc: BastionError) -> Response:
         return _error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = [
             {"field": ".".join(str(p) for p in err["loc"]), "problem": err["msg"]}
             for err in exc.errors()
@@ -81,7 +95,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_response(request, error)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
         error = BastionError(
             str(exc.detail),
@@ -91,7 +105,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_response(request, error)
 
     @app.exception_handler(OperationalError)
-    async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+    async def database_busy(request: Request, exc: OperationalError) -> Response:
         if "locked" not in str(exc.orig).lower():
             return await unexpected(request, exc)
         # SQLite has one writer; a long import holds it. The client should simply retry.
@@ -106,7 +120,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         request_id = uuid.uuid4().hex[:16]
         log.exception("unhandled error, request %s", request_id)
         request.state.request_id = request_id

@@ -58,6 +58,27 @@ class Settings(BaseSettings):
         default=12, ge=1, le=100, description="Deliveries tried this often before dead-letter."
     )
 
+    console_secure_cookies: bool = Field(
+        default=True,
+        description="Mark console cookies Secure (HTTPS only; browsers also accept them on "
+        "http://localhost). Turn off only for a test instance served over plain HTTP.",
+    )
+    console_session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="A console login lasts at most this long."
+    )
+    console_idle_minutes: float = Field(
+        default=60, gt=0, description="A console login ends after this long without a request."
+    )
+    claim_minutes: float = Field(
+        default=15, gt=0, le=24 * 60, description="How long a claimed case stays locked."
+    )
+    break_after_reveals: int = Field(
+        default=25,
+        ge=1,
+        description="Suggest a break after a moderator revealed this many items in one login "
+        "(each moderator can lower or raise it in Settings).",
+    )
+
     @model_validator(mode="after")
     def _webhook_needs_a_secret(self) -> Settings:
         # An unsigned action feed would let anyone who can reach the platform forge removals.

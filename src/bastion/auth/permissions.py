@@ -21,6 +21,10 @@ class Action(StrEnum):
     POLICY_READ = "policy.read"
     POLICY_WRITE = "policy.write"
     USERS_MANAGE = "users.manage"
+    CASES_REVIEW = "cases.review"
+    BANKS_CONTRIBUTE = "banks.contribute"
+    WEBHOOKS_MANAGE = "webhooks.manage"
+    CONSOLE = "console"
 
 
 # Why each role has what it has:
@@ -28,8 +32,9 @@ class Action(StrEnum):
 #   (to scope a lookup) but never change them, so a leaked platform token cannot poison a bank.
 # - admin: runs the instance, including curating and exporting banks (hash lists shared
 #   under a programme's terms must not leave through an integration token).
-# - moderator: looks at content and its matches to decide; reads banks to see what matched,
-#   but curating them stays with admins.
+# - moderator: claims and decides review cases, looking at content and its matches; may add
+#   the content she just confirmed (or a wrong match, to an allow-list) to a bank as part of
+#   that decision, but curating banks (import, edit, remove, export) stays with admins.
 # - auditor: read-only oversight: the audit log and what was matched, never content changes.
 ROLE_PERMISSIONS: dict[str, frozenset[Action]] = {
     "admin": frozenset(Action),
@@ -37,10 +42,25 @@ ROLE_PERMISSIONS: dict[str, frozenset[Action]] = {
         {Action.HASH, Action.MATCH, Action.ITEMS_SUBMIT, Action.ITEMS_READ, Action.BANKS_READ}
     ),
     "moderator": frozenset(
-        {Action.HASH, Action.MATCH, Action.ITEMS_READ, Action.BANKS_READ, Action.POLICY_READ}
+        {
+            Action.CONSOLE,
+            Action.HASH,
+            Action.MATCH,
+            Action.ITEMS_READ,
+            Action.BANKS_READ,
+            Action.POLICY_READ,
+            Action.CASES_REVIEW,
+            Action.BANKS_CONTRIBUTE,
+        }
     ),
     "auditor": frozenset(
-        {Action.ITEMS_READ, Action.BANKS_READ, Action.AUDIT_READ, Action.POLICY_READ}
+        {
+            Action.CONSOLE,
+            Action.ITEMS_READ,
+            Action.BANKS_READ,
+            Action.AUDIT_READ,
+            Action.POLICY_READ,
+        }
     ),
 }
 ROLES = tuple(ROLE_PERMISSIONS)
@@ -53,7 +73,7 @@ def ensure_permission(role: str, action: Action) -> None:
     """Raise 403 unless the role may perform the action."""
     if action not in ROLE_PERMISSIONS.get(role, frozenset()):
         raise Forbidden(
-            f"A {role!r} token may not do {action.value!r}.",
+            f"The {role!r} role may not do {action.value!r}.",
             code="forbidden",
             details={"role": role, "action": action.value},
         )

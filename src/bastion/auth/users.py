@@ -13,13 +13,13 @@ from collections import defaultdict, deque
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bastion.audit import record
 from bastion.auth.permissions import USER_ROLES
 from bastion.db.base import utcnow
-from bastion.db.models import User
+from bastion.db.models import ConsoleSession, User
 from bastion.errors import BastionError, Conflict, InvalidInput, NotFound, Unauthorized
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
@@ -61,6 +61,12 @@ def disable_user(session: Session, username: str, *, actor: str) -> User:
     if user is None:
         raise NotFound(f"No user named {username!r}.", code="unknown_user")
     user.disabled_at = utcnow()
+    # A disabled user's open console logins end now, not at their expiry.
+    session.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.user_id == user.id, ConsoleSession.ended_at.is_(None))
+        .values(ended_at=user.disabled_at)
+    )
     record(session, actor, "user.disable", f"user:{user.username}", {})
     return user
 

@@ -119,7 +119,7 @@ class Item(Base):
     automation: Mapped[str | None] = mapped_column(String(16))
     verdict_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The review case: who holds it and until when; the decision once made.
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision: Mapped[str | None] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -130,6 +130,9 @@ class Item(Base):
     )
     matches: Mapped[list[ItemMatch]] = relationship(
         back_populates="item", cascade="all, delete-orphan", passive_deletes=True
+    )
+    decisions: Mapped[list[Decision]] = relationship(
+        order_by="Decision.id", cascade="all, delete-orphan", passive_deletes=True
     )
 
     __table_args__ = (
@@ -254,6 +257,26 @@ class User(Base):
     preferences: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ConsoleSession(Base):
+    """A console login: only the SHA-256 of the cookie's secret is stored, with the session's
+    CSRF token and what its user revealed (reveals are counted to suggest breaks)."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    revealed: Mapped[list[int]] = mapped_column(JSON, default=list)
+    reveals: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
 
 
 class AuditEvent(Base):

@@ -16,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bastion.actions.webhooks import enqueue
+from bastion.audit import record
 from bastion.db.base import utcnow
-from bastion.db.models import Item, ItemMatch, ItemSignal
+from bastion.db.models import Decision, Item, ItemMatch, ItemSignal
 from bastion.errors import InvalidInput, NotFound
 from bastion.matching.service import Match, Matcher, MatchResult
 from bastion.media_store import MediaStore
@@ -96,6 +97,7 @@ def submit_item(
             session.add(item)
             session.flush()
             if item.verdict == "auto":
+                _record_automatic_decision(session, item)
                 enqueue(session, "action.remove", action_payload(item))
     except IntegrityError:
         existing = _existing(session, submission, sha256)
@@ -156,6 +158,22 @@ def _scan_file(
     return matcher.match_file(session, signals)
 
 
+def _record_automatic_decision(session: Session, item: Item) -> None:
+    """An automatic removal is a decision like any other: stored, attributed, audited."""
+    decision = Decision(
+        item_id=item.id,
+        outcome="remove",
+        decided_by="policy",
+        automation="full",
+        note="; ".join(item.verdict_reasons)[:4000] or None,
+    )
+    session.add(decision)
+    item.decision = "remove"
+    session.flush()
+    details = {"outcome": "remove", "automation": "full", "reasons": item.verdict_reasons}
+    record(session, "policy", "case.decide", f"item:{item.id}", details)
+
+
 def action_payload(item: Item) -> dict[str, Any]:
     """What the platform is told when the policy actions an item without a human."""
     return {
@@ -210,7 +228,11 @@ def get_item(session: Session, item_id: int, *, platform: str | None = None) -> 
     item = session.scalar(
         select(Item)
         .where(Item.id == item_id)
-        .options(selectinload(Item.signals), selectinload(Item.matches))
+        .options(
+            selectinload(Item.signals),
+            selectinload(Item.matches),
+            selectinload(Item.decisions),
+        )
     )
     if item is None or (platform is not None and item.platform != platform):
         raise NotFound(f"No item with id {item_id}.", code="unknown_item")
@@ -259,8 +281,21 @@ def item_public(item: Item) -> dict[str, Any]:
             "automation": item.automation,
             "reasons": item.verdict_reasons,
         },
-        "decision": item.decision,
+        "decision": _decision_public(item),
         "matches": [as_match(m) for m in item.matches if not m.allow and not m.suppressed],
         "allow_matches": [as_match(m) for m in item.matches if m.allow],
         "suppressed": [as_match(m) for m in item.matches if m.suppressed],
+    }
+
+
+def _decision_public(item: Item) -> dict[str, Any] | None:
+    # Moderators are not named to the platform: who decided stays in the audit log.
+    if not item.decisions:
+        return None
+    last = item.decisions[-1]
+    return {
+        "outcome": last.outcome,
+        "exclusion": last.exclusion,
+        "automation": last.automation,
+        "decided_at": last.created_at.isoformat(),
     }

@@ -8,10 +8,11 @@ platform as a signed webhook.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bastion.actions.webhooks import enqueue
@@ -19,12 +20,23 @@ from bastion.audit import record
 from bastion.db.base import utcnow
 from bastion.db.models import Decision, Item
 from bastion.errors import Conflict, InvalidInput, NotFound
+from bastion.media_store import MediaStore
+from bastion.review.banking import add_item_to_bank
 
 Outcome = Literal["remove", "restrict", "leave_up", "escalate", "not_tvec"]
 OUTCOMES = ("remove", "restrict", "leave_up", "escalate", "not_tvec")
 # TCO Art. 1(3): material disseminated for these purposes is not terrorist content.
 EXCLUSIONS = ("journalism", "counter_speech", "research_education", "art", "religious_practice")
 CLAIM_TTL = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class BankTarget:
+    """Add the decided item to this bank, reading its content from the media store."""
+
+    name: str
+    media: MediaStore
+    max_pixels: int
 
 
 def queue(session: Session, name: str | None = None, limit: int = 50) -> list[Item]:
@@ -66,6 +78,39 @@ def claim(session: Session, item_id: int, moderator: str, ttl: timedelta = CLAIM
     return item
 
 
+def claim_next(
+    session: Session, name: str | None, moderator: str, ttl: timedelta = CLAIM_TTL
+) -> Item | None:
+    """Claim the highest-priority case nobody else holds, or None when the queue is empty."""
+    for candidate in queue(session, name, limit=200):
+        try:
+            with session.begin_nested():
+                return claim(session, candidate.id, moderator, ttl)
+        except Conflict:
+            continue
+    return None
+
+
+def release(session: Session, item_id: int, moderator: str) -> Item:
+    """Give a claimed case back to the queue."""
+    item = _get(session, item_id)
+    if item.decision is not None or item.claimed_by != moderator:
+        _refuse(item, moderator)
+    item.claimed_by, item.claim_expires_at = None, None
+    record(session, moderator, "case.release", f"item:{item_id}", {})
+    return item
+
+
+def queue_counts(session: Session) -> dict[str, int]:
+    """How many undecided review cases each queue holds."""
+    rows = session.execute(
+        select(Item.queue, func.count())
+        .where(Item.verdict == "review", Item.decision.is_(None))
+        .group_by(Item.queue)
+    )
+    return {str(name or "default"): int(count) for name, count in rows}
+
+
 def decide(
     session: Session,
     item_id: int,
@@ -74,6 +119,7 @@ def decide(
     *,
     exclusion: str | None = None,
     note: str | None = None,
+    bank: BankTarget | None = None,
 ) -> Decision:
     """Record a human decision on a case the moderator holds, and tell the platform."""
     if outcome not in OUTCOMES:
@@ -98,10 +144,28 @@ def decide(
         decided_by=moderator,
         automation="none",
     )
+    if note is not None and len(note) > 4000:
+        raise InvalidInput("A decision note is at most 4000 characters.")
     session.add(decision)
     item.decision, item.claimed_by, item.claim_expires_at = outcome, None, None
     session.flush()
-    details = {"outcome": outcome, "exclusion": decision.exclusion, "automation": "none"}
+    details: dict[str, Any] = {
+        "outcome": outcome,
+        "exclusion": decision.exclusion,
+        "automation": "none",
+    }
+    if bank is not None:
+        entry = add_item_to_bank(
+            session,
+            item,
+            bank.name,
+            outcome=outcome,
+            decision_id=decision.id,
+            media=bank.media,
+            max_pixels=bank.max_pixels,
+            actor=moderator,
+        )
+        details["bank_entry"] = f"bank:{bank.name}/entry:{entry.id}"
     record(session, moderator, "case.decide", f"item:{item_id}", details)
     enqueue(
         session,
