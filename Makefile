@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export BASTION_DATA_DIR ?= ./bastion-data
+# The console's browser tests drive Debian's Chromium through Playwright (no `playwright install`).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench install dev clean
+.PHONY: run test lint format bench install dev clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +33,17 @@ run: $(VENV)/.installed
 
 ## Lint, type-check and run the whole suite (Postgres tests run when
 ## BASTION_TEST_DATABASE_URL is set, as .ci/run does).
-test: lint
+test: lint $(CHROMIUM)
 	$(BIN)/pytest
+
+# Outside CI a machine without apt (or sudo) still runs the rest; the browser tests then skip
+# and say why. In CI (CI=true) a missing Chromium fails the run.
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the console's browser tests"
+	@$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	  || ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq chromium) \
+	  || { [ -z "$$CI" ] && echo "warning: could not install chromium; browser tests will skip"; }
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check src tests benchmarks
@@ -45,6 +57,10 @@ format: $(VENV)/.dev-installed
 ## Benchmarks side by side with python-threatexchange (installed in .venv-bench only).
 bench: $(VENV)/.installed
 	bash benchmarks/run.sh
+
+## Re-take the console screenshots in docs/screenshots/ (through the browser test).
+screenshots: $(VENV)/.dev-installed $(CHROMIUM)
+	BASTION_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_console_browser.py
 
 clean:
 	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache

@@ -190,12 +190,41 @@ def test_a_case_held_by_someone_else_cannot_be_decided(
         )
         assert refused.status_code == 409 and "user:ana" in refused.text
         ana.post(
-            f"/console/cases/{case}/decision", data={"csrf_token": ana_token, "outcome": "escalate"}
+            f"/console/cases/{case}/decision", data={"csrf_token": ana_token, "outcome": "leave_up"}
         )
         again = ana.post(
             f"/console/cases/{case}/decision", data={"csrf_token": ana_token, "outcome": "remove"}
         )
         assert again.status_code == 409 and "already decided" in again.text
+
+
+def test_an_escalated_case_waits_in_the_escalation_queue(
+    web: TestClient, bastion: Bastion, admin: dict[str, str]
+) -> None:
+    case = review_case(web, admin, seed=14)
+    make_user(bastion, "ana", "moderator")
+    token = login(web, "ana")
+    web.post(f"/console/cases/{case}/claim", data={"csrf_token": token})
+    web.post(f"/console/cases/{case}/decision", data={"csrf_token": token, "outcome": "escalate"})
+    queue = web.get("/console/queue?name=escalated").text
+    assert f"/console/cases/{case}" in queue
+    web.post(f"/console/cases/{case}/claim", data={"csrf_token": token})
+    final = web.post(
+        f"/console/cases/{case}/decision", data={"csrf_token": token, "outcome": "restrict"}
+    )
+    assert final.status_code == 303
+    with bastion.session() as session:
+        events = [d.event for d in session.scalars(select(Delivery).order_by(Delivery.id))]
+    assert events == ["decision.escalate", "decision.restrict"]
+
+
+def test_platform_text_is_escaped(web: TestClient, bastion: Bastion, admin: dict[str, str]) -> None:
+    case = review_case(web, admin, seed=15, context='{"caption": "<script>alert(1)</script>"}')
+    make_user(bastion, "ana", "moderator")
+    login(web, "ana")
+    page = web.get(f"/console/cases/{case}").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_claim_next_takes_the_most_urgent_free_case(
@@ -395,3 +424,51 @@ def test_console_pages_carry_security_headers(web: TestClient, bastion: Bastion)
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["cache-control"] == "no-store"
     assert web.get("/console/static/htmx.min.js").status_code == 200
+
+
+def test_video_stays_hidden_until_revealed_and_starts_muted(
+    web: TestClient, bastion: Bastion, admin: dict[str, str]
+) -> None:
+    make_bank(web, admin, "clips")
+    clip = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8  # stands in for a video file
+    web.post(
+        "/v1/banks/clips/entries",
+        files={"file": ("clip.mp4", clip, "video/mp4")},
+        headers=admin,
+    )
+    item = web.post(
+        "/v1/items",
+        files={"file": ("clip.mp4", clip, "video/mp4")},
+        data={"external_id": "clip-1"},
+        headers=admin,
+    ).json()
+    case = item["id"]
+    make_user(bastion, "ana", "moderator")
+    token = login(web, "ana")
+    web.post(f"/console/cases/{case}/claim", data={"csrf_token": token})
+    page = web.get(f"/console/cases/{case}").text
+    assert "<video" not in page and "hidden until revealed" in page
+    assert web.get(f"/console/cases/{case}/media?view=full").status_code == 422
+    web.post(f"/console/cases/{case}/reveal", data={"csrf_token": token})
+    page = web.get(f"/console/cases/{case}").text
+    assert "<video" in page and " muted " in page
+    served = web.get(f"/console/cases/{case}/media?view=full")
+    assert served.content == clip and served.headers["content-type"] == "video/mp4"
+
+
+def test_no_password_or_session_secret_reaches_the_logs(
+    web: TestClient, bastion: Bastion, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_user(bastion, "ana", "moderator")
+    with caplog.at_level("DEBUG"):
+        login(web, "ana")
+        secret = web.cookies["bastion_session"]
+        web.cookies.clear()
+        token = csrf_of(web.get("/console/login").text)
+        web.post(
+            "/console/login",
+            data={"username": "ana", "password": "wrong-pass-123", "csrf_token": token},
+        )
+    logged = caplog.text
+    assert PASSWORD not in logged and "wrong-pass-123" not in logged
+    assert secret not in logged

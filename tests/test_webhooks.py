@@ -33,6 +33,8 @@ class Receiver:
 
     def __init__(self) -> None:
         self.statuses: list[int] = []
+        self.slow = threading.Event()  # while set, answers only after the client gave up
+        self.released = threading.Event()
         self.received: list[tuple[dict[str, str], bytes]] = []
         receiver = self
 
@@ -40,6 +42,8 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append((dict(self.headers), body))
+                if receiver.slow.is_set():
+                    receiver.released.wait(5)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 self.end_headers()
@@ -53,6 +57,7 @@ class Receiver:
         self.thread.start()
 
     def close(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -158,3 +163,21 @@ def test_a_webhook_url_without_a_strong_secret_is_refused(tmp_path) -> None:  # 
 
     with pytest.raises(ValueError, match="WEBHOOK_SECRET"):
         Settings(data_dir=tmp_path, webhook_url="https://platform.example/hook", webhook_secret="x")
+
+
+def test_a_slow_endpoint_times_out_and_is_retried(bastion: Bastion, receiver: Receiver) -> None:
+    endpoint = Endpoint(receiver.url, SECRET, timeout_s=0.3)
+    with bastion.session() as session:
+        enqueue(session, "decision.remove", {"item_id": 1})
+    receiver.slow.set()
+    with bastion.session() as session, httpx.Client() as client:
+        assert deliver_due(session, endpoint, client) == 1
+    receiver.released.set()
+    with bastion.session() as session:
+        delivery = session.scalars(select(Delivery)).one()
+        assert delivery.status == "pending" and "Timeout" in (delivery.last_error or "")
+        due = delivery.next_attempt_at
+    receiver.slow.clear()
+    with bastion.session() as session, httpx.Client() as client:
+        assert deliver_due(session, endpoint, client, now=due) == 1
+        assert session.scalars(select(Delivery)).one().status == "delivered"

@@ -28,6 +28,7 @@ OUTCOMES = ("remove", "restrict", "leave_up", "escalate", "not_tvec")
 # TCO Art. 1(3): material disseminated for these purposes is not terrorist content.
 EXCLUSIONS = ("journalism", "counter_speech", "research_education", "art", "religious_practice")
 CLAIM_TTL = timedelta(minutes=15)
+ESCALATION_QUEUE = "escalated"
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,12 @@ def decide(
     if note is not None and len(note) > 4000:
         raise InvalidInput("A decision note is at most 4000 characters.")
     session.add(decision)
-    item.decision, item.claimed_by, item.claim_expires_at = outcome, None, None
+    item.claimed_by, item.claim_expires_at = None, None
+    if outcome == "escalate":
+        # Not final: the case moves to the escalation queue for a senior reviewer's decision.
+        item.queue = ESCALATION_QUEUE
+    else:
+        item.decision = outcome
     session.flush()
     details: dict[str, Any] = {
         "outcome": outcome,
