@@ -71,3 +71,18 @@ def test_each_role_reaches_exactly_its_pages(bastion: Bastion, role: str) -> Non
             else:
                 assert response.status_code == 403, (role, method, path, response.status_code)
                 assert "Not allowed" in response.text
+
+
+def test_every_form_needs_the_csrf_token(bastion: Bastion) -> None:
+    make_user(bastion, "root", "admin")
+    with TestClient(
+        create_app(bastion), base_url="https://testserver", follow_redirects=False
+    ) as client:
+        login(client, "root")
+        posts = sorted(route for route in ROUTE_ACTIONS if route[0] == "POST")
+        assert len(posts) >= 10
+        for _, path in posts:
+            for data in ({}, {"csrf_token": "forged"}, {"csrf_token": "é"}):
+                response = client.post(_concrete(path), data=data)
+                assert response.status_code == 403, (path, data, response.status_code)
+                assert "security token" in response.text

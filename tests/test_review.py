@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bastion.db.base import utcnow
-from bastion.db.models import AuditEvent, Delivery, Item
+from bastion.db.models import AuditEvent, Decision, Delivery, Item
 from bastion.errors import Conflict, InvalidInput
 from bastion.review.cases import claim, decide, queue
 from bastion.runtime import Bastion
@@ -85,3 +85,42 @@ def test_not_terrorist_content_needs_a_reason(bastion: Bastion) -> None:
     with bastion.session() as session:
         decision = decide(session, case, "user:ana", "not_tvec", exclusion="journalism")
         assert decision.exclusion == "journalism"
+
+
+def test_a_decision_made_on_a_stale_read_loses(bastion: Bastion) -> None:
+    # A double-click or a retried request: the second decision was prepared while the case
+    # still looked undecided, and must not become a second final decision.
+    case = _case(bastion, "race", 2.0)
+    with bastion.session() as session:
+        claim(session, case, "user:ana")
+    late = bastion.sessions()
+    try:
+        assert late.get(Item, case).decision is None  # type: ignore[union-attr]
+        with bastion.session() as session:
+            decide(session, case, "user:ana", "remove")
+        with pytest.raises(Conflict, match="already decided"):
+            decide(late, case, "user:ana", "leave_up")
+        late.rollback()
+    finally:
+        late.close()
+    with bastion.session() as session:
+        assert [d.outcome for d in session.scalars(select(Decision))] == ["remove"]
+        assert [d.event for d in session.scalars(select(Delivery))] == ["decision.remove"]
+
+
+def test_only_review_cases_can_be_claimed(bastion: Bastion) -> None:
+    with bastion.session() as session:
+        item = Item(
+            platform="acme",
+            external_id="plain",
+            kind="url",
+            content_sha256="p" * 64,
+            verdict="ignore",
+            status="scanned",
+            received_at=utcnow(),
+        )
+        session.add(item)
+        session.flush()
+        plain = item.id
+    with bastion.session() as session, pytest.raises(Conflict, match="not waiting for review"):
+        claim(session, plain, "user:ana")

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -101,6 +101,17 @@ def _install_error_handlers(app: FastAPI) -> None:
             str(exc.detail),
             code=codes.get(exc.status_code, "http_error"),
             status_code=exc.status_code,
+        )
+        return _error_response(request, error)
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> Response:
+        # PostgreSQL refuses NUL characters and over-long values that SQLite would take.
+        error = BastionError(
+            "A value in the request cannot be stored: it contains a NUL character or is too "
+            "long. Remove control characters and shorten it.",
+            code="invalid_input",
+            status_code=422,
         )
         return _error_response(request, error)
 

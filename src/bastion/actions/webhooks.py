@@ -132,13 +132,10 @@ def _attempt(delivery: Delivery, endpoint: Endpoint, client: httpx.Client, now: 
         delivery.next_attempt_at = now + backoff(delivery.attempts)
 
 
-def dead_letters(session: Session) -> list[Delivery]:
+def dead_letters(session: Session, limit: int | None = None) -> list[Delivery]:
     """Deliveries that were given up on, newest first."""
-    return list(
-        session.scalars(
-            select(Delivery).where(Delivery.status == "dead").order_by(Delivery.id.desc())
-        )
-    )
+    query = select(Delivery).where(Delivery.status == "dead").order_by(Delivery.id.desc())
+    return list(session.scalars(query.limit(limit) if limit else query))
 
 
 def resend(session: Session, delivery_id: int, *, actor: str) -> Delivery:

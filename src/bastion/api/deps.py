@@ -32,7 +32,9 @@ def get_session(bastion: BastionDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope: the commit happens before the response is sent, so a client that follows a
+# redirect (or reads the 201) always sees what it just did, and a failed commit is an error.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_principal(

@@ -36,7 +36,7 @@ class Principal:
     @property
     def actor(self) -> str:
         """How the audit log names this caller."""
-        return f"token:{self.token_id}:{self.name}"
+        return f"token:{self.token_id}:{self.name}"[:128]
 
 
 def _digest(secret: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -81,10 +81,14 @@ class TooManyAttempts(BastionError):
 class LoginLimiter:
     """At most `attempts` failures per key (username, client address) per `window` seconds."""
 
+    # Beyond this many tracked keys, the stalest are forgotten: a flood of made-up usernames
+    # must not grow memory without bound.
+    MAX_KEYS = 100_000
+
     def __init__(self, attempts: int = 5, window: float = 300.0) -> None:
         self.attempts = attempts
         self.window = window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
     def check(self, *keys: str) -> None:
@@ -92,9 +96,14 @@ class LoginLimiter:
         now = time.monotonic()
         with self._lock:
             for key in keys:
-                failures = self._failures[key]
+                failures = self._failures.get(key)
+                if failures is None:
+                    continue
                 while failures and now - failures[0] > self.window:
                     failures.popleft()
+                if not failures:
+                    del self._failures[key]
+                    continue
                 if len(failures) >= self.attempts:
                     wait = int(self.window - (now - failures[0])) + 1
                     raise TooManyAttempts(
@@ -107,7 +116,18 @@ class LoginLimiter:
         now = time.monotonic()
         with self._lock:
             for key in keys:
-                self._failures[key].append(now)
+                self._failures.setdefault(key, deque(maxlen=self.attempts)).append(now)
+            if len(self._failures) > self.MAX_KEYS:
+                self._forget_stalest(len(self._failures) - self.MAX_KEYS)
+
+    def _forget_stalest(self, count: int) -> None:
+        stalest = sorted(self._failures, key=lambda key: self._failures[key][-1])[:count]
+        for key in stalest:
+            del self._failures[key]
+
+    def tracked(self) -> int:
+        """How many keys have recent failures (for tests and metrics)."""
+        return len(self._failures)
 
     def succeeded(self, username_key: str) -> None:
         """Forget the username's failures after a good login."""

@@ -9,10 +9,11 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bastion.console.pages import redirect, render
+from bastion.console.pages import came_from, redirect, render
 
 HEADINGS = {
     401: "Please log in",
+    405: "Not possible here",
     403: "Not allowed",
     404: "Not found",
     409: "Someone else got there first",
@@ -44,18 +45,16 @@ def is_console(request: Request) -> bool:
 def console_error(request: Request, status: int, code: str, message: str) -> Response:
     """The error as a page, or a redirect to the login page when there is no login."""
     if code == "login_required":
-        target = request.url.path
-        if request.url.query:
-            target += "?" + request.url.query
+        if request.method == "GET":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        else:  # after logging in, go back to the page the form was on, not to its POST address
+            target = came_from(request)
         login_url = "/console/login?next=" + quote(target, safe="")
         if request.headers.get("hx-request") == "true":
             return Response(status_code=204, headers={"HX-Redirect": login_url})
         return redirect(login_url)
     login = getattr(request.state, "viewer", None)
-    back = request.headers.get("referer") or "/console"
-    if not back.startswith(str(request.base_url)) and not back.startswith("/"):
-        back = "/console"
-    return render(
+    response = render(
         request,
         "error.html",
         login,
@@ -64,8 +63,12 @@ def console_error(request: Request, status: int, code: str, message: str) -> Res
         heading=HEADINGS.get(status, "Something went wrong"),
         message=message,
         code=code,
-        back=back,
+        back=came_from(request),
     )
+    # The catch-all 500 handler runs outside the middleware that adds these.
+    for name, value in SECURITY_HEADERS:
+        response.headers[name.decode()] = value.decode()
+    return response
 
 
 class SecurityHeaders:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -77,6 +77,21 @@ def render(
 def redirect(url: str) -> Response:
     """Post/redirect/get, and for htmx requests a client-side redirect."""
     return RedirectResponse(url, status_code=303)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path inside the console: a link must never redirect off-site."""
+    if target and target.startswith("/console") and "//" not in target and "\\" not in target:
+        return target
+    return "/console"
+
+
+def came_from(request: Request) -> str:
+    """The console page the browser was on (from a same-site Referer), or the console home."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.headers.get("host"):
+        return "/console"
+    return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
 
 
 def is_htmx(request: Request) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
@@ -32,7 +33,7 @@ def audit_page(
     actor: Filter = "",
     action: Filter = "",
     target: Filter = "",
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     check: Annotated[bool, Query()] = False,
 ) -> Response:
     """The audit log, newest first, filtered by actor, action or target prefix."""
@@ -99,8 +100,8 @@ def save_policy(
 ) -> Response:
     """Validate and store a new policy version; on an error nothing is applied."""
     try:
-        with session.begin_nested():
-            load_policy(session, policy, actor=f"user:{login.user.username}")
+        # A policy that fails validation raises before anything is written.
+        load_policy(session, policy, actor=f"user:{login.user.username}")
     except BastionError as error:
         return _policy(request, session, login, text=policy, error=error)
     return _policy(request, session, login, saved=True)
@@ -119,9 +120,18 @@ def webhooks_page(
         "webhooks.html",
         login,
         counts=counts,
-        dead=dead_letters(session)[:200],
-        endpoint=bastion.settings.webhook_url,
+        dead=dead_letters(session, limit=200),
+        endpoint=_without_secrets(bastion.settings.webhook_url),
     )
+
+
+def _without_secrets(url: str | None) -> str | None:
+    # The endpoint URL may carry credentials or a token in its query; show where, not how.
+    if not url:
+        return None
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
 
 
 @page(router, "POST", "/webhooks/{delivery_id}/resend", Action.WEBHOOKS_MANAGE)

@@ -13,20 +13,13 @@ from bastion.api.deps import BastionDep, SessionDep
 from bastion.auth.permissions import Action
 from bastion.auth.users import LoginLimiter, authenticate_user
 from bastion.console.deps import LoginDep
-from bastion.console.pages import page, redirect, render
+from bastion.console.pages import page, redirect, render, safe_next
 from bastion.console.sessions import COOKIE, LOGIN_CSRF_COOKIE, end_session, resolve_session
 from bastion.console.sessions import start_session as open_session
 from bastion.errors import BastionError
 from bastion.runtime import Bastion
 
 router = APIRouter(prefix="/console")
-
-
-def safe_next(target: str | None) -> str:
-    """Only a path inside the console: a login link must not redirect off-site."""
-    if target and target.startswith("/console") and "//" not in target and "\\" not in target:
-        return target
-    return "/console"
 
 
 def _limiter(request: Request) -> LoginLimiter:
@@ -75,7 +68,7 @@ async def login(
     request: Request,
     bastion: BastionDep,
     session: SessionDep,
-    username: Annotated[str, Form(max_length=256)] = "",
+    username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     next: Annotated[str, Form(max_length=2048)] = "/console",
@@ -83,7 +76,9 @@ async def login(
     """Check the password (rate-limited, audited) and open a session."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     target = safe_next(next)
-    if not expected or not secrets.compare_digest(expected, csrf_token):
+    if not expected or not secrets.compare_digest(
+        expected.encode("utf-8", "replace"), csrf_token.encode("utf-8", "replace")
+    ):
         return _login_page(
             request, bastion, next=target, error="The login form expired; try again.", status=403
         )
@@ -101,7 +96,7 @@ async def login(
         return _login_page(
             request, bastion, next=target, error=error.message, status=error.status_code
         )
-    secret = open_session(session, user, bastion.settings)
+    secret = await run_in_threadpool(open_session, session, user, bastion.settings)
     response = redirect(target)
     _set_cookie(
         response, bastion, COOKIE, secret, int(bastion.settings.console_session_hours * 3600)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
@@ -12,12 +13,11 @@ from starlette.concurrency import run_in_threadpool
 
 from bastion.api.deps import BastionDep, SessionDep
 from bastion.audit import record
-from bastion.auth.permissions import Action
-from bastion.console.deps import LoginDep
-from bastion.console.pages import is_htmx, page, redirect, render
+from bastion.auth.permissions import Action, ensure_permission
+from bastion.console.deps import LoginDep, may
+from bastion.console.pages import is_htmx, page, redirect, render, safe_next
 from bastion.console.preferences import preferences_for
 from bastion.console.preview import render_preview
-from bastion.console.routes_login import safe_next
 from bastion.console.sessions import note_reveal, take_break
 from bastion.db.base import utcnow
 from bastion.db.models import Bank, ConsoleSession, Decision, Item
@@ -34,6 +34,11 @@ QueueName = Annotated[str | None, Query(max_length=64)]
 def actor(login: ConsoleSession) -> str:
     """How the audit log and claims name a console user."""
     return f"user:{login.user.username}"
+
+
+def _queue_url(name: str | None, **extra: int) -> str:
+    query = urlencode({**({"name": name} if name else {}), **extra})
+    return "/console/queue" + (f"?{query}" if query else "")
 
 
 def _ttl(bastion: Bastion) -> timedelta:
@@ -73,8 +78,7 @@ def claim_next(
     """Claim the most urgent free case of a queue (or of all queues) and open it."""
     item = cases.claim_next(session, name or None, actor(login), _ttl(bastion))
     if item is None:
-        suffix = f"?name={name}&empty=1" if name else "?empty=1"
-        return redirect(f"/console/queue{suffix}")
+        return redirect(_queue_url(name or None, empty=1))
     return redirect(f"/console/cases/{item.id}")
 
 
@@ -92,13 +96,18 @@ def _case_context(
 ) -> dict[str, Any]:
     prefs = preferences_for(login.user, bastion.settings)
     me = actor(login)
-    mine = item.claimed_by == me and item.decision is None
+    mine = (
+        item.claimed_by == me
+        and item.decision is None
+        and item.claim_expires_at is not None
+        and item.claim_expires_at > utcnow()
+    )
     if mine and not prefs.blur_media and _has_media(item) and note_reveal(login, item.id):
         # With the blur turned off, opening a claimed case is the reveal, so it is audited.
         record(session, me, "media.reveal", f"item:{item.id}", {"automatic": True})
     banks = list(session.scalars(select(Bank).where(Bank.enabled).order_by(Bank.name)))
-    decision = session.scalar(
-        select(Decision).where(Decision.item_id == item.id).order_by(Decision.id.desc())
+    last = session.scalar(
+        select(Decision).where(Decision.item_id == item.id).order_by(Decision.id.desc()).limit(1)
     )
     return {
         "item": item,
@@ -106,11 +115,17 @@ def _case_context(
         "revealed": item.id in login.revealed,
         "media_kind": _media_kind(item),
         "matches": sorted(item.matches, key=lambda m: (m.suppressed, m.allow, m.distance)),
-        "confirm_banks": [b for b in banks if not b.allow],
+        "confirm_banks": [
+            b for b in banks if not b.allow and (not b.vetted or may(login, Action.BANKS_WRITE))
+        ],
         "allow_banks": [b for b in banks if b.allow],
         "outcomes": cases.OUTCOMES,
         "exclusions": cases.EXCLUSIONS,
-        "decision": decision,
+        "decision": last if item.decision is not None else None,
+        "escalation": last
+        if item.decision is None and last and last.outcome == "escalate"
+        else None,
+        "copies": len(cases.waiting_copies(session, item)) if mine else 0,
         "claim_minutes": bastion.settings.claim_minutes,
         "now_ts": utcnow().timestamp(),
     }
@@ -141,7 +156,7 @@ def claim_case(
 def release_case(session: SessionDep, login: LoginDep, item_id: ItemId) -> Response:
     """Give the case back to its queue."""
     item = cases.release(session, item_id, actor(login))
-    return redirect(f"/console/queue?name={item.queue or ''}")
+    return redirect(_queue_url(item.queue))
 
 
 @page(router, "POST", "/cases/{item_id}/reveal", Action.CASES_REVIEW)
@@ -150,7 +165,8 @@ def reveal(
 ) -> Response:
     """Show one item's media unblurred; every reveal is audited and counted."""
     item = get_item(session, item_id)
-    if item.claimed_by != actor(login) or item.decision is not None:
+    held = item.claim_expires_at is not None and item.claim_expires_at > utcnow()
+    if item.claimed_by != actor(login) or item.decision is not None or not held:
         raise InvalidInput("Claim the case before revealing its media.", code="not_claimed")
     if note_reveal(login, item.id):
         record(session, actor(login), "media.reveal", f"item:{item.id}", {"automatic": False})
@@ -203,13 +219,20 @@ def decide_case(
     exclusion: Annotated[str, Form(max_length=32)] = "",
     note: Annotated[str, Form(max_length=4000)] = "",
     bank: Annotated[str, Form(max_length=64)] = "",
+    copies: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Record the decision (and the bank addition, if any) and return to the queue."""
     if not outcome:
         raise InvalidInput("Choose a decision: " + ", ".join(cases.OUTCOMES) + ".")
-    target = (
-        cases.BankTarget(bank, bastion.media, bastion.settings.max_image_pixels) if bank else None
-    )
+    target = None
+    if bank:
+        ensure_permission(login.user.role, Action.BANKS_CONTRIBUTE)
+        target = cases.BankTarget(
+            bank,
+            bastion.media,
+            bastion.settings.max_image_pixels,
+            may_use_vetted=may(login, Action.BANKS_WRITE),
+        )
     decision = cases.decide(
         session,
         item_id,
@@ -218,9 +241,10 @@ def decide_case(
         exclusion=exclusion or None,
         note=note.strip() or None,
         bank=target,
+        copies=copies == "on",
     )
     item = get_item(session, item_id)
-    return redirect(f"/console/queue?name={item.queue or ''}&decided={decision.item_id}")
+    return redirect(_queue_url(item.queue, decided=decision.item_id))
 
 
 @page(router, "POST", "/break", Action.CONSOLE)

@@ -79,7 +79,10 @@ def end_session(session: Session, row: ConsoleSession) -> None:
 
 def check_csrf(row: ConsoleSession, presented: str | None) -> bool:
     """Whether the token sent with a form is this login's CSRF token."""
-    return bool(presented) and secrets.compare_digest(row.csrf_token, str(presented))
+    if not presented:
+        return False
+    # Bytes: compare_digest raises on non-ASCII strings, and a forged token must be a 403.
+    return secrets.compare_digest(row.csrf_token.encode(), presented.encode("utf-8", "replace"))
 
 
 def note_reveal(row: ConsoleSession, item_id: int) -> bool:

@@ -12,7 +12,7 @@ from bastion.banks.entries import add_file_entry, add_hash_entry
 from bastion.banks.labels import build_labels
 from bastion.banks.service import get_bank
 from bastion.db.models import BankEntry, Item
-from bastion.errors import InvalidInput
+from bastion.errors import Forbidden, InvalidInput
 from bastion.media_store import MediaStore
 
 CONFIRMING = ("remove", "restrict")
@@ -29,9 +29,16 @@ def add_item_to_bank(
     media: MediaStore,
     max_pixels: int,
     actor: str,
+    may_use_vetted: bool = False,
 ) -> BankEntry:
     """Store the item's content (or URL) as a new entry of the named bank, labelled."""
     bank = get_bank(session, bank_name)
+    if bank.vetted and not may_use_vetted:
+        raise Forbidden(
+            f"Bank {bank.name!r} is vetted (its matches can be actioned automatically); only "
+            "an admin may add to it.",
+            code="vetted_bank",
+        )
     if outcome in CONFIRMING and bank.allow:
         raise InvalidInput(
             f"Bank {bank.name!r} is an allow-list; confirmed content goes to an ordinary bank."

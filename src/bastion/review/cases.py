@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from bastion.actions.webhooks import enqueue
 from bastion.audit import record
@@ -38,11 +38,18 @@ class BankTarget:
     name: str
     media: MediaStore
     max_pixels: int
+    # Matches in a vetted bank can remove content without a human, so adding to one stays
+    # with those who curate banks (admins).
+    may_use_vetted: bool = False
 
 
 def queue(session: Session, name: str | None = None, limit: int = 50) -> list[Item]:
     """Undecided review cases, highest priority first, oldest first among equals."""
-    query = select(Item).where(Item.verdict == "review", Item.decision.is_(None))
+    query = (
+        select(Item)
+        .where(Item.verdict == "review", Item.decision.is_(None))
+        .options(selectinload(Item.matches))
+    )
     if name is not None:
         query = query.where(Item.queue == name)
     return list(
@@ -55,10 +62,12 @@ def queue(session: Session, name: str | None = None, limit: int = 50) -> list[It
 def claim(session: Session, item_id: int, moderator: str, ttl: timedelta = CLAIM_TTL) -> Item:
     """Lock the case for `moderator`; 409 naming the holder if someone else has it."""
     now = utcnow()
+    _not_own_escalation(session, item_id, moderator)
     result = session.execute(
         update(Item)
         .where(
             Item.id == item_id,
+            Item.verdict == "review",
             Item.decision.is_(None),
             or_(
                 Item.claimed_by.is_(None),
@@ -83,10 +92,19 @@ def claim_next(
     session: Session, name: str | None, moderator: str, ttl: timedelta = CLAIM_TTL
 ) -> Item | None:
     """Claim the highest-priority case nobody else holds, or None when the queue is empty."""
-    for candidate in queue(session, name, limit=200):
+    now = utcnow()
+    query = select(Item.id).where(
+        Item.verdict == "review",
+        Item.decision.is_(None),
+        or_(Item.claimed_by.is_(None), Item.claimed_by == moderator, Item.claim_expires_at < now),
+    )
+    if name is not None:
+        query = query.where(Item.queue == name)
+    ordered = query.order_by(Item.priority.desc(), Item.received_at, Item.id).limit(50)
+    for candidate in session.scalars(ordered):
         try:
-            with session.begin_nested():
-                return claim(session, candidate.id, moderator, ttl)
+            # A lost race changes nothing (the claim is a conditional UPDATE), so no savepoint.
+            return claim(session, candidate, moderator, ttl)
         except Conflict:
             continue
     return None
@@ -121,45 +139,20 @@ def decide(
     exclusion: str | None = None,
     note: str | None = None,
     bank: BankTarget | None = None,
+    copies: bool = False,
 ) -> Decision:
-    """Record a human decision on a case the moderator holds, and tell the platform."""
-    if outcome not in OUTCOMES:
-        raise InvalidInput(f"Unknown decision {outcome!r}; use one of {', '.join(OUTCOMES)}.")
-    if outcome == "not_tvec" and exclusion not in EXCLUSIONS:
-        raise InvalidInput(
-            "Say why it is not terrorist content: exclusion is one of " + ", ".join(EXCLUSIONS)
-        )
+    """Record a human decision on a case the moderator holds, and tell the platform.
+
+    With `copies`, the same decision is applied to every other waiting case with identical
+    bytes (same SHA-256) that nobody holds; those decisions are recorded as partly automated.
+    """
+    _check_outcome(outcome, exclusion, note)
     item = _get(session, item_id)
-    now = utcnow()
-    if (
-        item.decision is not None
-        or item.claimed_by != moderator
-        or (item.claim_expires_at is not None and item.claim_expires_at < now)
-    ):
+    if not _close(session, item, outcome, holder=moderator):
+        session.refresh(item)
         _refuse(item, moderator)
-    decision = Decision(
-        item_id=item.id,
-        outcome=outcome,
-        exclusion=exclusion if outcome == "not_tvec" else None,
-        note=note,
-        decided_by=moderator,
-        automation="none",
-    )
-    if note is not None and len(note) > 4000:
-        raise InvalidInput("A decision note is at most 4000 characters.")
-    session.add(decision)
-    item.claimed_by, item.claim_expires_at = None, None
-    if outcome == "escalate":
-        # Not final: the case moves to the escalation queue for a senior reviewer's decision.
-        item.queue = ESCALATION_QUEUE
-    else:
-        item.decision = outcome
-    session.flush()
-    details: dict[str, Any] = {
-        "outcome": outcome,
-        "exclusion": decision.exclusion,
-        "automation": "none",
-    }
+    decision = _record_decision(session, item, moderator, outcome, exclusion, note, "none")
+    details: dict[str, Any] = {}
     if bank is not None:
         entry = add_item_to_bank(
             session,
@@ -170,9 +163,105 @@ def decide(
             media=bank.media,
             max_pixels=bank.max_pixels,
             actor=moderator,
+            may_use_vetted=bank.may_use_vetted,
         )
         details["bank_entry"] = f"bank:{bank.name}/entry:{entry.id}"
-    record(session, moderator, "case.decide", f"item:{item_id}", details)
+    if copies and outcome != "escalate":
+        applied = [
+            _record_decision(session, other, moderator, outcome, exclusion, note, "partial").id
+            for other in waiting_copies(session, item)
+            if _close(session, other, outcome, holder=None)
+        ]
+        details["applied_to_copies"] = applied
+    _audit_decision(session, decision, moderator, details)
+    return decision
+
+
+def waiting_copies(session: Session, item: Item) -> list[Item]:
+    """Other undecided review cases with identical bytes that nobody holds now."""
+    return list(
+        session.scalars(
+            select(Item)
+            .where(
+                Item.content_sha256 == item.content_sha256,
+                Item.id != item.id,
+                Item.verdict == "review",
+                Item.decision.is_(None),
+                or_(Item.claimed_by.is_(None), Item.claim_expires_at < utcnow()),
+            )
+            .order_by(Item.id)
+            .limit(1000)
+        )
+    )
+
+
+def _close(session: Session, item: Item, outcome: str, *, holder: str | None) -> bool:
+    """Atomically mark the case decided (or escalated) if it still is as the caller saw it:
+    undecided and claimed by `holder` (or, for a copy, held by nobody). Of two racing
+    decisions exactly one wins."""
+    now = utcnow()
+    held = (
+        and_(Item.claimed_by == holder, Item.claim_expires_at >= now)
+        if holder is not None
+        else or_(Item.claimed_by.is_(None), Item.claim_expires_at < now)
+    )
+    # Not final when escalated: the case moves to the escalation queue for another reviewer.
+    change: dict[str, Any] = (
+        {"queue": ESCALATION_QUEUE} if outcome == "escalate" else {"decision": outcome}
+    )
+    result = session.execute(
+        update(Item)
+        .where(Item.id == item.id, Item.verdict == "review", Item.decision.is_(None), held)
+        .values(claimed_by=None, claim_expires_at=None, **change)
+        .execution_options(synchronize_session=False)
+    )
+    if not cast(CursorResult[Any], result).rowcount:
+        return False
+    session.refresh(item)
+    return True
+
+
+def _not_own_escalation(session: Session, item_id: int, moderator: str) -> None:
+    # Four eyes: whoever escalated a case does not decide it.
+    last = session.scalar(
+        select(Decision).where(Decision.item_id == item_id).order_by(Decision.id.desc()).limit(1)
+    )
+    if last is not None and last.outcome == "escalate" and last.decided_by == moderator:
+        raise Conflict(
+            f"You escalated item {item_id}; another reviewer decides it.", code="own_escalation"
+        )
+
+
+def _check_outcome(outcome: str, exclusion: str | None, note: str | None) -> None:
+    if outcome not in OUTCOMES:
+        raise InvalidInput(f"Unknown decision {outcome!r}; use one of {', '.join(OUTCOMES)}.")
+    if outcome == "not_tvec" and exclusion not in EXCLUSIONS:
+        raise InvalidInput(
+            "Say why it is not terrorist content: exclusion is one of " + ", ".join(EXCLUSIONS)
+        )
+    if note is not None and len(note) > 4000:
+        raise InvalidInput("A decision note is at most 4000 characters.")
+
+
+def _record_decision(
+    session: Session,
+    item: Item,
+    actor: str,
+    outcome: str,
+    exclusion: str | None,
+    note: str | None,
+    automation: str,
+) -> Decision:
+    decision = Decision(
+        item_id=item.id,
+        outcome=outcome,
+        exclusion=exclusion if outcome == "not_tvec" else None,
+        note=note,
+        decided_by=actor,
+        automation=automation,
+    )
+    session.add(decision)
+    session.flush()
     enqueue(
         session,
         f"decision.{outcome}",
@@ -182,11 +271,25 @@ def decide(
             "platform": item.platform,
             "decision": outcome,
             "exclusion": decision.exclusion,
-            "automation": "none",
+            "automation": automation,
             "decision_id": decision.id,
         },
     )
+    if automation != "none":
+        _audit_decision(session, decision, actor, {})
     return decision
+
+
+def _audit_decision(
+    session: Session, decision: Decision, actor: str, extra: dict[str, Any]
+) -> None:
+    details = {
+        "outcome": decision.outcome,
+        "exclusion": decision.exclusion,
+        "automation": decision.automation,
+        **extra,
+    }
+    record(session, actor, "case.decide", f"item:{decision.item_id}", details)
 
 
 def _get(session: Session, item_id: int) -> Item:
@@ -197,6 +300,11 @@ def _get(session: Session, item_id: int) -> Item:
 
 
 def _refuse(item: Item, moderator: str | None = None) -> None:
+    if item.verdict != "review":
+        raise Conflict(
+            f"Item {item.id} is not waiting for review (its verdict is {item.verdict}).",
+            code="not_a_case",
+        )
     if item.decision is not None:
         raise Conflict(f"Item {item.id} was already decided ({item.decision}).", code="decided")
     if item.claimed_by and item.claimed_by != moderator:
@@ -204,5 +312,9 @@ def _refuse(item: Item, moderator: str | None = None) -> None:
             f"Item {item.id} is claimed by {item.claimed_by}.",
             code="claimed",
             details={"claimed_by": item.claimed_by},
+        )
+    if item.claimed_by == moderator:
+        raise Conflict(
+            f"Your claim on item {item.id} expired; claim it again.", code="claim_expired"
         )
     raise Conflict(f"Claim item {item.id} before deciding it.", code="not_claimed")

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from bastion.api.deps import BastionDep, CurrentPrincipal, SessionDep, require
-from bastion.auth.permissions import Action
+from bastion.auth.permissions import ROLE_PERMISSIONS, Action, ensure_permission
 from bastion.auth.tokens import Principal
 from bastion.db.models import Decision, Item
 from bastion.pipeline.intake import item_public
@@ -40,6 +40,11 @@ class DecisionCreate(BaseModel):
         default=None,
         description="Also add the item to this bank (an ordinary bank for remove/restrict, "
         "an allow-list bank for not_tvec/leave_up).",
+    )
+    copies: bool = Field(
+        default=False,
+        description="Apply the same decision to every other waiting case with identical bytes "
+        "(recorded as partly automated).",
     )
 
 
@@ -102,11 +107,15 @@ def decide_case(
     _: Reviewer,
 ) -> dict[str, Any]:
     """Record the decision, optionally add the item to a bank, and tell the platform."""
-    target = (
-        cases.BankTarget(body.bank, bastion.media, bastion.settings.max_image_pixels)
-        if body.bank
-        else None
-    )
+    target = None
+    if body.bank:
+        ensure_permission(who.role, Action.BANKS_CONTRIBUTE)
+        target = cases.BankTarget(
+            body.bank,
+            bastion.media,
+            bastion.settings.max_image_pixels,
+            may_use_vetted=Action.BANKS_WRITE in ROLE_PERMISSIONS.get(who.role, frozenset()),
+        )
     decision = cases.decide(
         session,
         item_id,
@@ -115,5 +124,6 @@ def decide_case(
         exclusion=body.exclusion,
         note=body.note,
         bank=target,
+        copies=body.copies,
     )
     return _decision(decision)

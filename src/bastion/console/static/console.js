@@ -1,9 +1,26 @@
-// Keyboard shortcuts and the CSRF header for htmx requests; no inline scripts (CSP).
+// Keyboard shortcuts, the CSRF header for htmx requests, and visible htmx errors; no inline
+// scripts (the CSP forbids them).
 (function () {
   "use strict";
   document.addEventListener("htmx:configRequest", function (event) {
     var token = document.body.dataset.csrf;
     if (token) { event.detail.headers["X-CSRF-Token"] = token; }
+  });
+  // htmx swaps nothing on a 4xx/5xx; show the error page's message instead of failing silently.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var found = page.querySelector(".error");
+    var message = found ? found.textContent : "The request failed (" + xhr.status + ").";
+    var box = document.getElementById("flash");
+    if (!box) {
+      box = document.createElement("p");
+      box.id = "flash";
+      box.className = "error";
+      box.setAttribute("role", "alert");
+      document.getElementById("main").prepend(box);
+    }
+    box.textContent = message + " Reload the page to see the case as it is now.";
   });
   function typing(target) {
     var tag = target && target.tagName;
