@@ -125,6 +125,14 @@ def _case(base: str, bastion: Bastion) -> int:
         return int(item.json()["id"])
 
 
+def _accessible(page: object) -> None:
+    """No axe-core violations (WCAG 2 A/AA and best practices) on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+
+
 def _shoot(page: object, name: str, tmp_path: Path) -> None:
     path = tmp_path / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
@@ -151,11 +159,13 @@ def test_moderator_reveals_and_decides_in_a_real_browser(
         page = browser.new_page(viewport={"width": 1366, "height": 820})
         page.goto(f"{base}/console/queue")
         expect(page).to_have_url(f"{base}/console/login?next=%2Fconsole%2Fqueue")
+        _accessible(page)
         page.get_by_label("Username").fill("ana")
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("heading", name="Review queues")).to_be_visible()
         _shoot(page, "queue", tmp_path)
+        _accessible(page)
 
         page.get_by_role("link", name=f"#{case}").click()
         blurred = page.get_by_alt_text(f"Item {case}, blurred until revealed")
@@ -164,6 +174,7 @@ def test_moderator_reveals_and_decides_in_a_real_browser(
         page.keyboard.press("c")  # claim
         expect(page.get_by_text("Claimed by you")).to_be_visible()
         _shoot(page, "case-blurred", tmp_path)
+        _accessible(page)
         page.keyboard.press("v")  # reveal, through htmx
         revealed = page.get_by_alt_text(f"Item {case}, revealed")
         expect(revealed).to_be_visible()
@@ -201,4 +212,5 @@ def test_moderator_reveals_and_decides_in_a_real_browser(
         auditor.get_by_role("link", name="Verify the chain now").click()
         expect(auditor.get_by_text("The chain is intact")).to_be_visible()
         _shoot(auditor, "audit-log", tmp_path)
+        _accessible(auditor)
         browser.close()
