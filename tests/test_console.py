@@ -572,3 +572,23 @@ def test_only_admins_add_to_a_vetted_bank(
         data={"csrf_token": token, "outcome": "remove", "bank": "vetted-list"},
     )
     assert refused.status_code == 403 and "only an admin" in refused.text
+
+
+def test_a_text_case_shows_its_text(
+    web: TestClient, bastion: Bastion, admin: dict[str, str]
+) -> None:
+    from builders.text import edited, text
+
+    make_bank(web, admin, "posts")
+    original = text(61)
+    web.post(
+        "/v1/banks/posts/entries", json={"signal_type": "text", "value": original}, headers=admin
+    )
+    case = web.post(
+        "/v1/items", json={"external_id": "t-9", "text": edited(original, 0.05, 9)}, headers=admin
+    ).json()["id"]
+    make_user(bastion, "ana", "moderator")
+    login(web, "ana")
+    page = web.get(f"/console/cases/{case}").text
+    assert 'class="text-item"' in page and original.split()[10] in page
+    assert "text_minhash" in page

@@ -21,6 +21,8 @@ from bastion.errors import BastionError, InvalidInput
 from bastion.runtime import Bastion
 from bastion.settings import Settings
 from bastion.signals.file_signals import compute_file_signals
+from bastion.text.normalize import decode_text
+from bastion.text.signals import compute_text_signals
 
 app = typer.Typer(
     help="Bastion: catch known terrorist content on re-upload.",
@@ -129,10 +131,16 @@ def match(
     hashes: Annotated[
         Path | None, typer.Option(help="A file with one PDQ hash per line ('-' for stdin).")
     ] = None,
+    text: Annotated[
+        list[Path] | None,
+        typer.Option("--text", help="A UTF-8 text file, matched as text (repeatable)."),
+    ] = None,
 ) -> None:
-    """Match files, or a list of PDQ hashes, against the banks; one JSON line per input."""
-    if not files and hashes is None:
-        raise InvalidInput("Give files to match, or --hashes FILE with one PDQ hash per line.")
+    """Match files, texts, or a list of PDQ hashes against the banks; one JSON line per input."""
+    if not files and hashes is None and not text:
+        raise InvalidInput(
+            "Give files to match, --text FILE, or --hashes FILE with one PDQ hash per line."
+        )
     bastion = state.bastion()
     matcher = bastion.matcher
     failed = False
@@ -147,6 +155,16 @@ def match(
             except BastionError as exc:
                 failed = True
                 emit({"file": str(path), **exc.to_dict()})
+        for path in text or []:
+            try:
+                text_signals = compute_text_signals(
+                    decode_text(_read(path), str(path)), max_bytes=bastion.settings.max_text_bytes
+                )
+                result = matcher.match_text(session, text_signals, bank)
+                emit({"text": str(path), "text_sha256": text_signals.sha256, **result.public()})
+            except BastionError as exc:
+                failed = True
+                emit({"text": str(path), **exc.to_dict()})
         for line_no, value in _hash_lines(hashes):
             try:
                 result = matcher.match_value(session, "pdq", value, bank)
@@ -244,15 +262,21 @@ def bank_add(
         list[str] | None,
         typer.Option("--hash", help="A raw signal as TYPE:VALUE, e.g. pdq:<64 hex> (repeatable)."),
     ] = None,
+    text: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--text", help="A UTF-8 text file of known text, matched as text (repeatable)."
+        ),
+    ] = None,
     category: Annotated[str | None, typer.Option(help="TCO Art. 2(7) category a-e.")] = None,
     behaviour: Annotated[list[str] | None, typer.Option(help="Behaviour tag (repeatable).")] = None,
     entity: Annotated[list[str] | None, typer.Option(help="Producing entity (repeatable).")] = None,
     source: Annotated[str | None, typer.Option(help="e.g. gifct, tcap, moderator.")] = None,
     note: Annotated[str | None, typer.Option(help="Free note.")] = None,
 ) -> None:
-    """Add entries to a bank from files and/or raw hashes; one JSON line per entry."""
-    if not files and not hash_value:
-        raise InvalidInput("Give files to add, or --hash TYPE:VALUE.")
+    """Add entries to a bank from files, texts and/or raw hashes; one JSON line per entry."""
+    if not files and not hash_value and not text:
+        raise InvalidInput("Give files to add, --text FILE, or --hash TYPE:VALUE.")
     labels = EntryLabels.model_validate(
         {
             "category": category,
@@ -277,6 +301,24 @@ def bank_add(
                 filename=path.name,
             )
             added.append({"file": str(path), "entry_id": entry.id, "signals": signals.public()})
+        for path in text or []:
+            entry, text_signals = entry_service.add_text_entry(
+                session,
+                bank,
+                decode_text(_read(path), str(path)),
+                labels,
+                max_bytes=bastion.settings.max_text_bytes,
+                actor=CLI_ACTOR,
+                filename=path.name,
+            )
+            added.append(
+                {
+                    "text": str(path),
+                    "entry_id": entry.id,
+                    "text_sha256": text_signals.sha256,
+                    "chunks": len(text_signals.chunks),
+                }
+            )
         for raw in hash_value or []:
             kind, _, value = raw.partition(":")
             if not value:

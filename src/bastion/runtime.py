@@ -17,6 +17,7 @@ from bastion.db.engine import make_engine, make_sessionmaker
 from bastion.db.migrate import upgrade
 from bastion.matching.pdq_sync import PdqIndexSync
 from bastion.matching.service import Matcher
+from bastion.matching.text_sync import TextIndexSync
 from bastion.media_store import MediaStore
 from bastion.settings import Settings
 
@@ -54,16 +55,29 @@ class Bastion:
         return sync
 
     @cached_property
+    def text(self) -> TextIndexSync:
+        """The near-duplicate text index of every bank, loaded on first use."""
+        sync = TextIndexSync()
+        with self.session() as session:
+            sync.sync(session)
+        return sync
+
+    @cached_property
     def matcher(self) -> Matcher:
         """Matches signals against the banks."""
         return Matcher(
-            self.pdq, self.settings.pdq_quality_floor, dihedral=self.settings.pdq_dihedral
+            self.pdq,
+            self.settings.pdq_quality_floor,
+            dihedral=self.settings.pdq_dihedral,
+            text=self.text,
         )
 
     def forget_pdq(self, signal_ids: list[int]) -> None:
-        """Drop deleted PDQ rows from the in-memory index, if it is loaded."""
+        """Drop deleted rows from the in-memory indexes that are loaded."""
         if "pdq" in self.__dict__:
             self.pdq.remove(signal_ids)
+        if "text" in self.__dict__:
+            self.text.remove(signal_ids)
 
     def start(self, *, load_indexes: bool = False) -> Bastion:
         """Create the data folder, apply migrations and optionally load the indexes."""
@@ -72,7 +86,7 @@ class Bastion:
                 upgrade(self.engine)
                 self._started = True
         if load_indexes:
-            _ = self.pdq
+            _ = self.pdq, self.text
         return self
 
     @contextmanager

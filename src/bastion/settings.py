@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         description="Match rotated (90/180/270) and mirrored copies through PDQ's 8 dihedral "
         "hashes of every query.",
     )
+    max_text_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="Longest text accepted (UTF-8 bytes); a bank entry is chunked, not cut.",
+    )
     max_import_errors: int = Field(
         default=1000, ge=1, description="An import stops collecting bad rows after this many."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -14,11 +15,17 @@ from bastion.errors import InvalidInput, NotFound
 from bastion.signals.file_signals import FileSignals, bank_view_hashes, compute_file_signals
 from bastion.signals.registry import canonical_signal_type, normalize_value
 from bastion.signals.url import url_digests
+from bastion.text.signals import TextSignals, compute_text_signals, text_signal_rows
 
 
 def signal_rows(signal_type: str, value: str) -> list[dict[str, Any]]:
     """The `entry_signals` rows for one normalised value of a signal type."""
-    key = url_digests(value)["sha256"] if signal_type == "url" else value
+    if signal_type == "url":
+        key = url_digests(value)["sha256"]
+    elif signal_type == "text_minhash":  # too long for the key column; never looked up exactly
+        key = hashlib.sha256(value.encode()).hexdigest()
+    else:
+        key = value
     return [{"signal_type": signal_type, "value": value, "lookup_key": key}]
 
 
@@ -143,6 +150,34 @@ def add_hash_entry(
     )
 
 
+def add_text_entry(
+    session: Session,
+    bank: Bank,
+    text: str,
+    labels: EntryLabels,
+    *,
+    max_bytes: int,
+    actor: str,
+    external_id: str | None = None,
+    filename: str | None = None,
+) -> tuple[BankEntry, TextSignals]:
+    """Add known text (a post, a manifesto): exact and near-duplicate copies will match."""
+    if external_id is not None and len(external_id) > 256:
+        raise InvalidInput("`external_id` is longer than 256 characters.")
+    signals = compute_text_signals(text, max_bytes=max_bytes)
+    entry = add_entry(
+        session,
+        bank,
+        text_signal_rows(signals),
+        labels,
+        origin="text",
+        actor=actor,
+        external_id=external_id,
+        filename=filename[-512:] if filename else None,
+    )
+    return entry, signals
+
+
 def get_entry(session: Session, bank: Bank, entry_id: int) -> BankEntry:
     """An entry of the bank, or a 404."""
     entry = session.get(BankEntry, entry_id)
@@ -178,8 +213,13 @@ def entry_public(entry: BankEntry, signals: list[EntrySignal] | None = None) -> 
         "created_at": entry.created_at.isoformat(),
     }
     if signals is not None:
+        chunks = [s for s in signals if s.signal_type == "text_minhash"]
+        # A long document has thousands of chunk signatures: show a few and count them.
+        shown = [s for s in signals if s.signal_type != "text_minhash"] + chunks[:3]
         out["signals"] = [
             {"signal_type": s.signal_type, "value": s.value, "view": s.view, "quality": s.quality}
-            for s in signals
+            for s in shown
         ]
+        if chunks:
+            out["text_chunks"] = len(chunks)
     return out

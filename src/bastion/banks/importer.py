@@ -136,12 +136,17 @@ def _write_batch(session: Session, bank: Bank, batch: list[ImportRow]) -> int:
 
 
 def export_rows(session: Session, bank: Bank) -> Iterator[ExportRow]:
-    """Every entry's primary signals, streamed; derived views (crops, trims) are left out."""
+    """Every entry's primary signals, streamed; derived views (crops, trims) are left out,
+    text chunk signatures are not (they are the text's near-duplicate fingerprint)."""
     statement = (
         select(EntrySignal, BankEntry)
         .join(BankEntry, EntrySignal.entry_id == BankEntry.id)
         .where(EntrySignal.bank_id == bank.id)
-        .where((EntrySignal.view.is_(None)) | (EntrySignal.view == "full"))
+        .where(
+            EntrySignal.view.is_(None)
+            | (EntrySignal.view == "full")
+            | (EntrySignal.signal_type == "text_minhash")
+        )
         .order_by(EntrySignal.entry_id, EntrySignal.id)
         .execution_options(yield_per=5000)
     )

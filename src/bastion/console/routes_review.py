@@ -28,6 +28,7 @@ from bastion.runtime import Bastion
 
 router = APIRouter(prefix="/console")
 ItemId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+TEXT_SHOWN = 20_000
 QueueName = Annotated[str | None, Query(max_length=64)]
 
 
@@ -114,6 +115,7 @@ def _case_context(
         "mine": mine,
         "revealed": item.id in login.revealed,
         "media_kind": _media_kind(item),
+        "text_body": _text_body(bastion, item),
         "matches": sorted(item.matches, key=lambda m: (m.suppressed, m.allow, m.distance)),
         "confirm_banks": [
             b for b in banks if not b.allow and (not b.vetted or may(login, Action.BANKS_WRITE))
@@ -132,11 +134,21 @@ def _case_context(
 
 
 def _media_kind(item: Item) -> str:
-    if item.kind == "image":
-        return "image"
+    if item.kind in ("image", "text"):
+        return item.kind
     if (item.media_type or "").startswith("video/"):
         return "video"
     return "url" if item.kind == "url" else "file"
+
+
+def _text_body(bastion: Bastion, item: Item) -> str | None:
+    if item.kind != "text":
+        return None
+    data = bastion.media.get(item.content_sha256)
+    if data is None:
+        return None
+    body = data.decode("utf-8", "replace")
+    return body if len(body) <= TEXT_SHOWN else body[:TEXT_SHOWN] + " […]"
 
 
 def _has_media(item: Item) -> bool:

@@ -58,7 +58,7 @@ class BankEntry(Base):
     entities: Mapped[list[str]] = mapped_column(JSON, default=list)
     source: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
-    origin: Mapped[str] = mapped_column(String(16))  # file, hash or import
+    origin: Mapped[str] = mapped_column(String(16))  # file, text, hash or import
     filename: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -14,7 +14,8 @@ from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from numpy.typing import NDArray
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bastion.db.models import EntrySignal
@@ -26,16 +27,25 @@ LATE_COMMIT_WINDOW = 10_000
 _BATCH = 200_000
 
 
-class PdqIndexSync:
-    """The PDQ index plus the high-water mark of the rows it has loaded."""
+class IndexSync:
+    """An in-memory index of one signal type plus the high-water mark of the rows it loaded.
 
-    def __init__(self, quality_floor: int) -> None:
-        self.index = PDQIndex()
-        self.quality_floor = quality_floor
+    Subclasses say which rows belong (`_condition`) and how a batch of them enters the index
+    (`_load`)."""
+
+    signal_type = ""
+
+    def __init__(self) -> None:
         self._watermark = 0
         self._recent: deque[int] = deque(maxlen=LATE_COMMIT_WINDOW)
         self._recent_set: set[int] = set()
         self._lock = threading.Lock()
+
+    def _condition(self) -> ColumnElement[bool]:
+        return EntrySignal.signal_type == self.signal_type
+
+    def _load(self, ids: NDArray[np.int64], values: list[str]) -> None:
+        raise NotImplementedError
 
     def sync(self, session: Session) -> int:
         """Load rows added since the last call; returns how many were added."""
@@ -48,14 +58,7 @@ class PdqIndexSync:
             while True:
                 rows = session.execute(
                     select(EntrySignal.id, EntrySignal.value)
-                    .where(
-                        EntrySignal.id > low,
-                        EntrySignal.signal_type == "pdq",
-                        or_(
-                            EntrySignal.quality.is_(None),
-                            EntrySignal.quality >= self.quality_floor,
-                        ),
-                    )
+                    .where(EntrySignal.id > low, self._condition())
                     .order_by(EntrySignal.id)
                     .limit(_BATCH)
                 ).all()
@@ -71,14 +74,34 @@ class PdqIndexSync:
         if not fresh:
             return 0
         ids = np.fromiter((i for i, _ in fresh), dtype=np.int64, count=len(fresh))
-        hashes = np.frombuffer(bytes.fromhex("".join(v for _, v in fresh)), dtype=np.uint8)
-        self.index.add(ids, hashes.reshape(-1, 32))
+        self._load(ids, [v for _, v in fresh])
         for i in ids[ids > top - LATE_COMMIT_WINDOW].tolist():
             if len(self._recent) == self._recent.maxlen:
                 self._recent_set.discard(self._recent[0])
             self._recent.append(i)
             self._recent_set.add(i)
         return len(fresh)
+
+
+class PdqIndexSync(IndexSync):
+    """The PDQ index, kept in step with the `pdq` rows at or above the quality floor."""
+
+    signal_type = "pdq"
+
+    def __init__(self, quality_floor: int) -> None:
+        super().__init__()
+        self.index = PDQIndex()
+        self.quality_floor = quality_floor
+
+    def _condition(self) -> ColumnElement[bool]:
+        return and_(
+            EntrySignal.signal_type == "pdq",
+            or_(EntrySignal.quality.is_(None), EntrySignal.quality >= self.quality_floor),
+        )
+
+    def _load(self, ids: NDArray[np.int64], values: list[str]) -> None:
+        hashes = np.frombuffer(bytes.fromhex("".join(values)), dtype=np.uint8)
+        self.index.add(ids, hashes.reshape(-1, 32))
 
     def remove(self, signal_ids: list[int]) -> None:
         """Drop rows this process deleted from the database."""

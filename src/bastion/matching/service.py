@@ -17,13 +17,32 @@ from bastion.banks.entries import entry_labels
 from bastion.db.models import Bank, BankEntry, EntrySignal
 from bastion.errors import NotFound
 from bastion.matching.pdq_sync import PdqIndexSync
+from bastion.matching.text_sync import TextIndexSync
 from bastion.signals.file_signals import FileSignals, ViewHash, query_view_hashes
 from bastion.signals.pdq import DIHEDRAL, PdqHash
 from bastion.signals.registry import canonical_signal_type, normalize_value
 from bastion.signals.url import threatexchange_url_md5, url_digests
+from bastion.text.minhash import Chunk, containment
+from bastion.text.signals import TextSignals, parse_minhash_value
 
 # When one entry matches through several signals, the most specific one is reported.
-_SPECIFICITY = {"sha256": 0, "md5": 1, "url": 2, "url_sha256": 3, "url_md5": 4, "pdq": 5}
+_SPECIFICITY = {
+    "sha256": 0,
+    "md5": 1,
+    "text_sha256": 1,
+    "url": 2,
+    "url_sha256": 3,
+    "url_md5": 4,
+    "pdq": 5,
+    "text_minhash": 6,
+}
+# A text chunk matches a stored one when they share this much (estimated Jaccard of word
+# 3-shingles), or when the stored chunk is this much contained in the query (a known post
+# pasted inside a longer one). Measured in docs/benchmarks.md: copies with 5% of words
+# edited score 0.58 (p10) to 0.77 (median); unrelated texts below 0.02.
+TEXT_MIN_SIMILARITY = 0.3
+TEXT_MIN_CONTAINMENT = 0.6
+_TEXT_CANDIDATE = 0.15
 
 
 @dataclass(frozen=True)
@@ -36,6 +55,7 @@ class Match:
     distance: int
     view: str | None = None
     transform: str | None = None
+    similarity: float | None = None
 
     def public(self) -> dict[str, Any]:
         """The match as the API returns it."""
@@ -52,6 +72,9 @@ class Match:
             out["threshold"] = self.bank.pdq_threshold
             out["view"] = self.view
             out["transform"] = self.transform
+        if self.similarity is not None:
+            out["similarity"] = round(self.similarity, 3)
+            out["chunk"] = self.view
         return out
 
 
@@ -83,13 +106,22 @@ class _Hit:
     distance: int
     view: str | None = None
     transform: str | None = None
+    similarity: float | None = None
 
 
 class Matcher:
     """Looks signals up in the database (exact) and in the PDQ index (Hamming)."""
 
-    def __init__(self, pdq: PdqIndexSync, quality_floor: int, *, dihedral: bool = True) -> None:
+    def __init__(
+        self,
+        pdq: PdqIndexSync,
+        quality_floor: int,
+        *,
+        dihedral: bool = True,
+        text: TextIndexSync | None = None,
+    ) -> None:
         self.pdq = pdq
+        self.text = text or TextIndexSync()
         self.quality_floor = quality_floor
         self.dihedral = dihedral
 
@@ -122,7 +154,11 @@ class Matcher:
         kind = canonical_signal_type(signal_type)
         normal = normalize_value(kind, value)
         scope = _enabled_banks(session, banks)
-        if kind == "pdq":
+        if kind == "text_minhash":
+            shingles, signature = parse_minhash_value(normal)
+            chunk = Chunk(0, shingles, signature)
+            hits = self._text_hits(session, scope, TextSignals("", "", [chunk]))
+        elif kind == "pdq":
             query = PdqHash(bytes.fromhex(normal), quality)
             if not query.matchable(self.quality_floor):
                 return MatchResult(notes=[_low_quality(query, self.quality_floor)])
@@ -140,6 +176,54 @@ class Matcher:
         else:
             hits = _exact_hits(session, scope, [(kind, normal)])
         return _resolve(session, scope, hits, [])
+
+    def match_text(
+        self, session: Session, signals: TextSignals, banks: Sequence[str] | None = None
+    ) -> MatchResult:
+        """Match a text: exact copies by digest, near-duplicates by chunk signatures."""
+        scope = _enabled_banks(session, banks)
+        hits = _exact_hits(session, scope, [("text_sha256", signals.sha256)])
+        hits += self._text_hits(session, scope, signals)
+        notes = []
+        if not signals.chunks:
+            notes.append(
+                "The text is too short for near-duplicate matching; only exact copies match."
+            )
+        return _resolve(session, scope, hits, notes)
+
+    def _text_hits(
+        self, session: Session, scope: dict[int, Bank], signals: TextSignals
+    ) -> list[_Hit]:
+        if not scope or not signals.chunks:
+            return []
+        self.text.sync(session)
+        best: dict[int, tuple[float, Chunk]] = {}
+        for chunk in signals.chunks:
+            for hit in self.text.index.query(chunk.signature, _TEXT_CANDIDATE):
+                contained = containment(hit.similarity, hit.shingles, chunk.shingles)
+                if hit.similarity < TEXT_MIN_SIMILARITY and contained < TEXT_MIN_CONTAINMENT:
+                    continue
+                score = max(hit.similarity, contained)
+                if hit.id not in best or score > best[hit.id][0]:
+                    best[hit.id] = (score, chunk)
+        if not best:
+            return []
+        rows = _in_chunks(
+            best,
+            lambda ids: select(
+                EntrySignal.id, EntrySignal.entry_id, EntrySignal.bank_id, EntrySignal.view
+            ).where(EntrySignal.id.in_(ids)),
+            session,
+        )
+        hits = []
+        for signal_id, entry_id, bank_id, view in rows:
+            if bank_id in scope:
+                score, _ = best[signal_id]
+                distance = round((1.0 - score) * 100)
+                hits.append(
+                    _Hit(signal_id, entry_id, bank_id, "text_minhash", distance, view, None, score)
+                )
+        return hits
 
     def _pdq_hits(
         self, session: Session, scope: dict[int, Bank], queries: Sequence[ViewHash]
@@ -226,7 +310,15 @@ def _resolve(
         )
     }
     found = [
-        Match(scope[h.bank_id], entries[h.entry_id], h.signal_type, h.distance, h.view, h.transform)
+        Match(
+            scope[h.bank_id],
+            entries[h.entry_id],
+            h.signal_type,
+            h.distance,
+            h.view,
+            h.transform,
+            h.similarity,
+        )
         for h in best.values()
         if h.entry_id in entries
     ]

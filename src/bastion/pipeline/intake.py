@@ -26,13 +26,16 @@ from bastion.policy.model import MatchFacts, evaluate
 from bastion.policy.store import current_policy
 from bastion.signals.file_signals import compute_file_signals
 from bastion.signals.registry import normalize_value
+from bastion.text.normalize import decode_text
+from bastion.text.signals import compute_text_signals
 
-KINDS = ("image", "file", "url")
+KINDS = ("image", "file", "url", "text")
 
 
 @dataclass(frozen=True)
 class Submission:
-    """What the platform sent: its id, and either the file's bytes or a URL."""
+    """What the platform sent: its id, and the file's bytes, a URL or a text (kind `text`:
+    the bytes are UTF-8 text)."""
 
     platform: str
     external_id: str
@@ -51,6 +54,7 @@ def submit_item(
     matcher: Matcher,
     media: MediaStore,
     max_pixels: int,
+    max_text_bytes: int = 1_000_000,
 ) -> tuple[Item, bool]:
     """Store and scan an item; returns it and whether it was new."""
     kind = _check(submission)
@@ -73,7 +77,10 @@ def submit_item(
         status="received",
         received_at=utcnow(),
     )
-    if submission.data is not None:
+    if kind == "text" and submission.data is not None:
+        result = _scan_text(session, item, submission.data, matcher, max_text_bytes)
+        media.put(sha256, submission.data)
+    elif submission.data is not None:
         result = _scan_file(session, item, submission.data, kind, matcher, max_pixels)
         media.put(sha256, submission.data)
     else:
@@ -172,6 +179,16 @@ def _record_automatic_decision(session: Session, item: Item) -> None:
     session.flush()
     details = {"outcome": "remove", "automation": "full", "reasons": item.verdict_reasons}
     record(session, "policy", "case.decide", f"item:{item.id}", details)
+
+
+def _scan_text(
+    session: Session, item: Item, data: bytes, matcher: Matcher, max_bytes: int
+) -> MatchResult:
+    signals = compute_text_signals(decode_text(data), max_bytes=max_bytes)
+    item.size_bytes = len(data)
+    item.media_type = "text/plain; charset=utf-8"
+    item.signals = [ItemSignal(signal_type="text_sha256", value=signals.sha256)]
+    return matcher.match_text(session, signals)
 
 
 def action_payload(item: Item) -> dict[str, Any]:

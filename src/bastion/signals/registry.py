@@ -27,7 +27,7 @@ from bastion.signals.digests import parse_digest
 from bastion.signals.pdq import parse_hex
 from bastion.signals.url import canonicalize_url
 
-Matching = Literal["hamming", "exact"]
+Matching = Literal["hamming", "exact", "similarity"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,12 @@ class SignalType:
 
 def _pdq(value: str) -> str:
     return parse_hex(value).hex()
+
+
+def _text_minhash(value: str) -> str:
+    from bastion.text.signals import normalize_minhash  # numba-compiled; load only when used
+
+    return normalize_minhash(value)
 
 
 def _md5(value: str) -> str:
@@ -63,6 +69,18 @@ SIGNAL_TYPES: Mapping[str, SignalType] = MappingProxyType(
             SignalType("url_md5", "MD5 of a canonical URL (32 hex digits)", "exact", _md5),
             SignalType(
                 "url_sha256", "SHA-256 of a canonical URL (64 hex digits)", "exact", _sha256
+            ),
+            SignalType(
+                "text_sha256",
+                "SHA-256 of a text's normal form (64 hex digits): exact copies",
+                "exact",
+                _sha256,
+            ),
+            SignalType(
+                "text_minhash",
+                "MinHash signature of a text chunk (`<shingles>:<512 hex>`): near-duplicates",
+                "similarity",
+                _text_minhash,
             ),
         )
     }

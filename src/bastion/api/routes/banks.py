@@ -31,6 +31,7 @@ from bastion.banks.labels import EntryLabels
 from bastion.db.models import BankEntry, EntrySignal
 from bastion.errors import InvalidInput
 from bastion.runtime import Bastion
+from bastion.text.normalize import decode_text
 
 router = APIRouter(prefix="/v1/banks", tags=["banks"])
 
@@ -117,8 +118,11 @@ class EntryCreate(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    signal_type: str = Field(description="pdq, md5, sha256, url, url_md5 or url_sha256")
-    value: str = Field(max_length=8192)
+    signal_type: str = Field(
+        description="pdq, md5, sha256, url, url_md5, url_sha256, text_sha256, text_minhash, "
+        "or text (the value is known text: a post, a manifesto)"
+    )
+    value: str = Field(max_length=1_048_576)
     labels: EntryLabels = Field(default_factory=EntryLabels)
     external_id: str | None = Field(default=None, max_length=256)
 
@@ -126,6 +130,11 @@ class EntryCreate(BaseModel):
 ENTRY_BODY = request_body(
     {
         "file": FILE_FIELD,
+        "kind": {
+            "type": "string",
+            "enum": ["file", "text"],
+            "description": "text: the file is UTF-8 text, matched as text",
+        },
         "category": {"type": "string", "enum": ["a", "b", "c", "d", "e"]},
         "behaviours": {"type": "string", "description": "'|'-separated tags"},
         "entities": {"type": "string", "description": "'|'-separated tags"},
@@ -158,31 +167,57 @@ def _add_entry(
     bank = bank_service.get_bank(session, name)
     if body.json is not None:
         spec = parse_model(EntryCreate, body.json)
-        entry = entry_service.add_hash_entry(
-            session,
-            bank,
-            spec.signal_type,
-            spec.value,
-            spec.labels,
-            actor=who.actor,
-            external_id=spec.external_id,
-        )
+        if spec.signal_type.strip().lower() == "text":
+            entry, _ = entry_service.add_text_entry(
+                session,
+                bank,
+                spec.value,
+                spec.labels,
+                max_bytes=bastion.settings.max_text_bytes,
+                actor=who.actor,
+                external_id=spec.external_id,
+            )
+        else:
+            entry = entry_service.add_hash_entry(
+                session,
+                bank,
+                spec.signal_type,
+                spec.value,
+                spec.labels,
+                actor=who.actor,
+                external_id=spec.external_id,
+            )
     else:
         if body.file is None:
             raise InvalidInput("Send the content as a multipart field named `file`.")
         fields = dict(body.fields)
         external_id = fields.pop("external_id", None) or None
+        kind = fields.pop("kind", None) or "file"
         labels = parse_model(EntryLabels, _form_labels(fields))
-        entry, _ = entry_service.add_file_entry(
-            session,
-            bank,
-            body.file,
-            labels,
-            max_pixels=bastion.settings.max_image_pixels,
-            actor=who.actor,
-            filename=body.filename,
-            external_id=external_id,
-        )
+        if kind == "text":
+            entry, _ = entry_service.add_text_entry(
+                session,
+                bank,
+                decode_text(body.file, "The uploaded text"),
+                labels,
+                max_bytes=bastion.settings.max_text_bytes,
+                actor=who.actor,
+                external_id=external_id,
+                filename=body.filename,
+            )
+        elif kind == "file":
+            entry, _ = entry_service.add_file_entry(
+                session,
+                bank,
+                body.file,
+                labels,
+                max_pixels=bastion.settings.max_image_pixels,
+                actor=who.actor,
+                filename=body.filename,
+                external_id=external_id,
+            )
+        else:
+            raise InvalidInput(f"Unknown kind {kind!r}; use `file` (default) or `text`.")
     signals_rows = list(
         session.scalars(select(EntrySignal).where(EntrySignal.entry_id == entry.id))
     )

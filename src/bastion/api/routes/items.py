@@ -12,6 +12,7 @@ from bastion.api.body import FILE_FIELD, Body, parse_model, read_body, request_b
 from bastion.api.deps import BastionDep, CurrentPrincipal, SessionDep, require
 from bastion.auth.permissions import Action
 from bastion.auth.tokens import Principal
+from bastion.errors import InvalidInput
 from bastion.json_input import check_small, parse_object
 from bastion.pipeline.intake import Submission, get_item, item_public, submit_item
 from bastion.runtime import Bastion
@@ -20,13 +21,16 @@ router = APIRouter(prefix="/v1/items", tags=["items"])
 
 
 class ItemCreate(BaseModel):
-    """An item given by URL (files are sent as multipart)."""
+    """An item given by URL or as text (files are sent as multipart)."""
 
     model_config = {"extra": "forbid"}
 
     external_id: str = Field(min_length=1, max_length=256)
-    url: str = Field(max_length=8192)
-    kind: str | None = Field(default="url")
+    url: str | None = Field(default=None, max_length=8192)
+    text: str | None = Field(
+        default=None, max_length=1_048_576, description="A text post (kind `text`)."
+    )
+    kind: str | None = Field(default=None)
     context: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -34,7 +38,11 @@ ITEM_BODY = request_body(
     {
         "external_id": {"type": "string"},
         "file": FILE_FIELD,
-        "kind": {"type": "string", "enum": ["image", "file"]},
+        "kind": {
+            "type": "string",
+            "enum": ["image", "file", "text"],
+            "description": "text: the file is UTF-8 text",
+        },
         "context": {"type": "string", "description": "A JSON object"},
     },
     required=["external_id", "file"],
@@ -69,11 +77,14 @@ def _submit(
 ) -> tuple[dict[str, Any], bool]:
     if body.json is not None:
         spec = parse_model(ItemCreate, body.json)
+        if (spec.url is None) == (spec.text is None):
+            raise InvalidInput("Send exactly one of `url` or `text` (or a file as multipart).")
         submission = Submission(
             platform=who.platform,
             external_id=spec.external_id,
-            kind=spec.kind,
+            kind=spec.kind or ("text" if spec.text is not None else "url"),
             url=spec.url,
+            data=spec.text.encode("utf-8", "surrogatepass") if spec.text is not None else None,
             context=spec.context,
         )
     else:
@@ -96,6 +107,7 @@ def _submit(
         matcher=bastion.matcher,
         media=bastion.media,
         max_pixels=bastion.settings.max_image_pixels,
+        max_text_bytes=bastion.settings.max_text_bytes,
     )
     return {**item_public(item), "created": created}, created
 

@@ -13,6 +13,7 @@ from bastion.api.deps import BastionDep, SessionDep, require
 from bastion.auth.permissions import Action
 from bastion.errors import InvalidInput
 from bastion.signals.file_signals import compute_file_signals
+from bastion.text.signals import compute_text_signals
 
 router = APIRouter(prefix="/v1", tags=["matching"])
 
@@ -22,8 +23,11 @@ class ValueQuery(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    signal_type: str = Field(description="pdq, md5, sha256, url, url_md5 or url_sha256")
-    value: str = Field(max_length=8192)
+    signal_type: str = Field(
+        description="pdq, md5, sha256, url, url_md5, url_sha256, text_sha256, text_minhash, "
+        "or text (the value is a text, matched exactly and as a near-duplicate)"
+    )
+    value: str = Field(max_length=1_048_576)
     banks: list[str] | None = Field(default=None, description="Only these banks (default all).")
     quality: int | None = Field(default=None, ge=0, le=100, description="PDQ quality, if known.")
 
@@ -54,6 +58,13 @@ def _match(bastion: Any, session: Any, body: Body) -> dict[str, Any]:
     matcher = bastion.matcher
     if body.json is not None:
         query = parse_model(ValueQuery, body.json)
+        if query.signal_type.strip().lower() == "text":
+            text = compute_text_signals(query.value, max_bytes=bastion.settings.max_text_bytes)
+            result = matcher.match_text(session, text, query.banks)
+            return {
+                "signals": {"text_sha256": text.sha256, "chunks": len(text.chunks)},
+                **result.public(),
+            }
         result = matcher.match_value(
             session, query.signal_type, query.value, query.banks, query.quality
         )

@@ -1,0 +1,1 @@
+"""Text: normalisation, language identification, near-duplicate signatures, classification."""
