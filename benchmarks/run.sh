@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: Bastion against python-threatexchange (Meta's HMA library), side by side.
+# `make bench`: Bastion against python-threatexchange (Meta's HMA library) and datasketch,
+# side by side.
 # The peer and faiss-cpu go into a venv of their own (.venv-bench), so the project's .venv stays
 # as `make install` left it. Results: the console, and .bench-data/benchmarks-latest.md.
 #   BENCH_SIZES="1000000"  bash benchmarks/run.sh     # index bank sizes (default 1M and 10M)
@@ -31,6 +32,8 @@ echo "== PDQ index: Bastion vs threatexchange PDQIndex ==" >&2
   ${BENCH_INDEX_ARGS:-}
 echo "== PDQ hashing, decode included ==" >&2
 "$venv/bin/python" benchmarks/bench_hashing.py
+echo "== Near-duplicate text: Bastion vs datasketch MinHashLSH ==" >&2
+"$venv/bin/python" benchmarks/bench_text_neardup.py --docs 100000 --solo 1000000
 
 {
   echo "# Benchmark run $started"
@@ -39,7 +42,7 @@ echo "== PDQ hashing, decode included ==" >&2
     "$(getconf _NPROCESSORS_ONLN) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -sr)."
   echo "Versions: $("$venv/bin/python" -c 'import importlib.metadata as m; print(", ".join(
     f"{p} {m.version(p)}" for p in ("numpy", "numba", "pdqhash", "pillow", "threatexchange",
-    "faiss-cpu")))')."
+    "faiss-cpu", "datasketch")))')."
   echo "Command: bash benchmarks/run.sh (BENCH_SIZES=${BENCH_SIZES:-1000000 10000000})"
   echo
   echo "## PDQ index, threshold 31, one query per call on one thread"
@@ -49,5 +52,9 @@ echo "== PDQ hashing, decode included ==" >&2
   echo "## PDQ hashing, JPEG decode included, median per image"
   echo
   cat .bench-data/hashing.md
+  echo
+  echo "## Near-duplicate text"
+  echo
+  cat .bench-data/text_neardup.md
 } > .bench-data/benchmarks-latest.md
 echo "Wrote .bench-data/benchmarks-latest.md" >&2

@@ -158,7 +158,9 @@ def match(
         for path in text or []:
             try:
                 text_signals = compute_text_signals(
-                    decode_text(_read(path), str(path)), max_bytes=bastion.settings.max_text_bytes
+                    decode_text(_read(path), str(path)),
+                    max_bytes=bastion.settings.max_text_bytes,
+                    query=True,
                 )
                 result = matcher.match_text(session, text_signals, bank)
                 emit({"text": str(path), "text_sha256": text_signals.sha256, **result.public()})

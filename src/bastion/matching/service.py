@@ -200,7 +200,12 @@ class Matcher:
         best: dict[int, tuple[float, Chunk]] = {}
         for chunk in signals.chunks:
             for hit in self.text.index.query(chunk.signature, _TEXT_CANDIDATE):
-                contained = containment(hit.similarity, hit.shingles, chunk.shingles)
+                # Either way round: a known post inside the query, or a window of the query
+                # inside a chunk of a known document.
+                contained = max(
+                    containment(hit.similarity, hit.shingles, chunk.shingles),
+                    containment(hit.similarity, chunk.shingles, hit.shingles),
+                )
                 if hit.similarity < TEXT_MIN_SIMILARITY and contained < TEXT_MIN_CONTAINMENT:
                     continue
                 score = max(hit.similarity, contained)

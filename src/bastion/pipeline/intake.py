@@ -184,7 +184,7 @@ def _record_automatic_decision(session: Session, item: Item) -> None:
 def _scan_text(
     session: Session, item: Item, data: bytes, matcher: Matcher, max_bytes: int
 ) -> MatchResult:
-    signals = compute_text_signals(decode_text(data), max_bytes=max_bytes)
+    signals = compute_text_signals(decode_text(data), max_bytes=max_bytes, query=True)
     item.size_bytes = len(data)
     item.media_type = "text/plain; charset=utf-8"
     item.signals = [ItemSignal(signal_type="text_sha256", value=signals.sha256)]

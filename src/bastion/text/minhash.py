@@ -24,6 +24,10 @@ PERMUTATIONS = 128
 SHINGLE = 3
 CHUNK_WORDS = 120
 CHUNK_STRIDE = 60
+# Queries longer than this are also cut into small windows: a short known post pasted inside a
+# long one shares few shingles with a 120-word chunk, but nearly all with a 40-word window.
+QUERY_WINDOW = 40
+QUERY_STRIDE = 20
 # Fewer words than this make too few shingles for a similarity estimate to mean anything;
 # such texts match only exactly (by the digest of their normal form).
 MIN_WORDS = 6
@@ -85,18 +89,27 @@ def _signature(tokens: U64, start: int, stop: int, seeds: U64) -> U16:  # pragma
     return out
 
 
-def chunk_signatures(text: str, *, normal: str | None = None) -> list[Chunk]:
-    """Signatures of the text's chunks; empty when the text is too short to compare."""
+def chunk_signatures(text: str, *, normal: str | None = None, query: bool = False) -> list[Chunk]:
+    """Signatures of the text's chunks (plus small windows for a long query); empty when the
+    text is too short to compare."""
     tokens = words(normal if normal is not None else normalize_text(text))
     if len(tokens) < MIN_WORDS:
         return []
     hashed = token_hashes(tokens)
-    starts = list(range(0, max(len(tokens) - CHUNK_WORDS, 0) + 1, CHUNK_STRIDE))
-    if starts[-1] + CHUNK_WORDS < len(tokens):
-        starts.append(len(tokens) - CHUNK_WORDS)
+    chunks = _windows(hashed, CHUNK_WORDS, CHUNK_STRIDE)
+    if query and len(tokens) > QUERY_WINDOW + QUERY_STRIDE:
+        chunks += _windows(hashed, QUERY_WINDOW, QUERY_STRIDE)
+    return chunks
+
+
+def _windows(hashed: U64, size: int, stride: int) -> list[Chunk]:
+    count = len(hashed)
+    starts = list(range(0, max(count - size, 0) + 1, stride))
+    if starts[-1] + size < count:
+        starts.append(count - size)
     chunks = []
     for start in starts:
-        stop = min(start + CHUNK_WORDS, len(tokens))
+        stop = min(start + size, count)
         signature = _signature(hashed, start, stop, _SEEDS)
         chunks.append(Chunk(start, max(stop - start - SHINGLE + 1, 1), signature))
     return chunks

@@ -24,14 +24,14 @@ class TextSignals:
     chunks: list[Chunk]
 
 
-def compute_text_signals(text: str, *, max_bytes: int) -> TextSignals:
-    """Validate and fingerprint a text."""
+def compute_text_signals(text: str, *, max_bytes: int, query: bool = False) -> TextSignals:
+    """Validate and fingerprint a text (with `query`, also small windows for lookups)."""
     check_text(text, max_bytes)
     normal = normalize_text(text)
     if not normal:
         raise InvalidInput("The text has no visible characters.", code="empty_text")
     digest = hashlib.sha256(normal.encode("utf-8")).hexdigest()
-    return TextSignals(normal, digest, chunk_signatures(text, normal=normal))
+    return TextSignals(normal, digest, chunk_signatures(text, normal=normal, query=query))
 
 
 def minhash_value(chunk: Chunk) -> str:

@@ -59,7 +59,9 @@ def _match(bastion: Any, session: Any, body: Body) -> dict[str, Any]:
     if body.json is not None:
         query = parse_model(ValueQuery, body.json)
         if query.signal_type.strip().lower() == "text":
-            text = compute_text_signals(query.value, max_bytes=bastion.settings.max_text_bytes)
+            text = compute_text_signals(
+                query.value, max_bytes=bastion.settings.max_text_bytes, query=True
+            )
             result = matcher.match_text(session, text, query.banks)
             return {
                 "signals": {"text_sha256": text.sha256, "chunks": len(text.chunks)},
