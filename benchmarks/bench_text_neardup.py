@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bastion.indexes.text_index import TextIndex
+from bastion.indexes.text_lsh import TextIndex
 from bastion.matching.service import _TEXT_CANDIDATE, TEXT_MIN_CONTAINMENT, TEXT_MIN_SIMILARITY
 from bastion.text.minhash import chunk_signatures, containment
 

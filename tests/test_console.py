@@ -592,3 +592,23 @@ def test_a_text_case_shows_its_text(
     page = web.get(f"/console/cases/{case}").text
     assert 'class="text-item"' in page and original.split()[10] in page
     assert "text_minhash" in page
+
+
+def test_a_classified_text_case_shows_the_explanation(
+    web: TestClient, bastion: Bastion, admin: dict[str, str]
+) -> None:
+    item = web.post(
+        "/v1/items",
+        json={
+            "external_id": "cls-1",
+            "text": "Rise, brothers of the Crimson Oath Movement! Swear allegiance to our "
+            "commander and take your place in the ranks; only the sword restores our honour.",
+        },
+        headers=admin,
+    ).json()
+    assert item["verdict"]["outcome"] == "review"
+    make_user(bastion, "ana", "moderator")
+    login(web, "ana")
+    page = web.get(f"/console/cases/{item['id']}").text
+    assert "Text classifier" in page and "Closest labelled examples" in page
+    assert "never removes anything" in page

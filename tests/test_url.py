@@ -206,9 +206,20 @@ def test_threatexchange_url_md5_matches_its_published_vectors() -> None:
 
 
 def test_registry_lists_the_signal_types() -> None:
-    assert set(SIGNAL_TYPES) == {"pdq", "md5", "sha256", "url", "url_md5", "url_sha256"}
+    assert set(SIGNAL_TYPES) == {
+        "pdq",
+        "md5",
+        "sha256",
+        "url",
+        "url_md5",
+        "url_sha256",
+        "text_sha256",
+        "text_minhash",
+    }
     assert SIGNAL_TYPES["pdq"].matching == "hamming"
-    assert all(t.matching == "exact" for name, t in SIGNAL_TYPES.items() if name != "pdq")
+    assert SIGNAL_TYPES["text_minhash"].matching == "similarity"
+    inexact = ("pdq", "text_minhash")
+    assert all(t.matching == "exact" for name, t in SIGNAL_TYPES.items() if name not in inexact)
     assert all(t.description for t in SIGNAL_TYPES.values())
 
 

@@ -17,6 +17,7 @@ from bastion.banks import service as bank_service
 from bastion.banks.formats import FORMATS, reader_for, writer_for
 from bastion.banks.importer import export_rows, import_rows
 from bastion.banks.labels import EntryLabels
+from bastion.cli_text import register as register_text_commands
 from bastion.errors import BastionError, InvalidInput
 from bastion.runtime import Bastion
 from bastion.settings import Settings
@@ -44,6 +45,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(policy_app, name="policy")
 app.add_typer(webhooks_app, name="webhooks")
+
+register_text_commands(app)
 
 CLI_ACTOR = "cli"
 

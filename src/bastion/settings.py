@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         ge=1024,
         description="Longest text accepted (UTF-8 bytes); a bank entry is chunked, not cut.",
     )
+    text_classifier: bool = Field(
+        default=True,
+        description="Score every text item with the offline propaganda classifier (it can "
+        "send an item to review, never act on it).",
+    )
     max_import_errors: int = Field(
         default=1000, ge=1, description="An import stops collecting bad rows after this many."
     )

@@ -4,14 +4,78 @@ from __future__ import annotations
 
 import random
 
-_WORDS = (
-    "river market winter garden station letter morning window bridge yellow quiet number "
-    "careful travel summer orange kitchen doctor island silver ladder pocket engine forest "
-    "teacher village button cotton basket harbor candle planet mirror thunder blanket "
-    "journey pepper violin anchor saddle meadow lantern marble parcel harvest compass "
-    "feather glacier hammer jacket kettle lemon magnet needle orchard pillow quarry ribbon "
-    "shovel tunnel umbrella velvet wagon yogurt zipper bakery cactus dolphin elbow falcon"
-).split()
+_WORDS = [
+    "river",
+    "market",
+    "winter",
+    "garden",
+    "station",
+    "letter",
+    "morning",
+    "window",
+    "bridge",
+    "yellow",
+    "quiet",
+    "number",
+    "careful",
+    "travel",
+    "summer",
+    "orange",
+    "kitchen",
+    "doctor",
+    "island",
+    "silver",
+    "ladder",
+    "pocket",
+    "engine",
+    "forest",
+    "teacher",
+    "village",
+    "button",
+    "cotton",
+    "basket",
+    "harbor",
+    "candle",
+    "planet",
+    "mirror",
+    "thunder",
+    "blanket",
+    "journey",
+    "pepper",
+    "violin",
+    "anchor",
+    "saddle",
+    "meadow",
+    "lantern",
+    "marble",
+    "parcel",
+    "harvest",
+    "compass",
+    "feather",
+    "glacier",
+    "hammer",
+    "jacket",
+    "kettle",
+    "lemon",
+    "magnet",
+    "needle",
+    "orchard",
+    "pillow",
+    "quarry",
+    "ribbon",
+    "shovel",
+    "tunnel",
+    "umbrella",
+    "velvet",
+    "wagon",
+    "yogurt",
+    "zipper",
+    "bakery",
+    "cactus",
+    "dolphin",
+    "elbow",
+    "falcon",
+]
 
 
 def words(seed: int, count: int) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -116,6 +117,10 @@ def _case_context(
         "revealed": item.id in login.revealed,
         "media_kind": _media_kind(item),
         "text_body": _text_body(bastion, item),
+        "classifier": next(
+            (json.loads(s.value) for s in item.signals if s.signal_type == "text_classifier"),
+            None,
+        ),
         "matches": sorted(item.matches, key=lambda m: (m.suppressed, m.allow, m.distance)),
         "confirm_banks": [
             b for b in banks if not b.allow and (not b.vetted or may(login, Action.BANKS_WRITE))

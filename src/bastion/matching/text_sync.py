@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from bastion.indexes.text_index import TextIndex
+from bastion.indexes.text_lsh import TextIndex
 from bastion.matching.pdq_sync import IndexSync
 from bastion.text.signals import parse_minhash_value
 

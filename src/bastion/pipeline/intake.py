@@ -8,6 +8,7 @@ stored in its final state (`scanned`) or not at all.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +18,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from bastion.actions.webhooks import enqueue
 from bastion.audit import record
+from bastion.classify.classifier import classify_texts
 from bastion.db.base import utcnow
 from bastion.db.models import Decision, Item, ItemMatch, ItemSignal
 from bastion.errors import InvalidInput, NotFound
 from bastion.matching.service import Match, Matcher, MatchResult
 from bastion.media_store import MediaStore
-from bastion.policy.model import MatchFacts, evaluate
+from bastion.policy.model import CLASSIFIER, MatchFacts, evaluate
 from bastion.policy.store import current_policy
 from bastion.signals.file_signals import compute_file_signals
 from bastion.signals.registry import normalize_value
@@ -55,6 +57,7 @@ def submit_item(
     media: MediaStore,
     max_pixels: int,
     max_text_bytes: int = 1_000_000,
+    classify: bool = True,
 ) -> tuple[Item, bool]:
     """Store and scan an item; returns it and whether it was new."""
     kind = _check(submission)
@@ -78,7 +81,7 @@ def submit_item(
         received_at=utcnow(),
     )
     if kind == "text" and submission.data is not None:
-        result = _scan_text(session, item, submission.data, matcher, max_text_bytes)
+        result = _scan_text(session, item, submission.data, matcher, max_text_bytes, classify)
         media.put(sha256, submission.data)
     elif submission.data is not None:
         result = _scan_file(session, item, submission.data, kind, matcher, max_pixels)
@@ -92,7 +95,8 @@ def submit_item(
         + [_match_row(m, allow=True) for m in result.allowed]
         + [_match_row(m, suppressed=True) for m in result.suppressed]
     )
-    verdict = evaluate(current_policy(session), [_facts(m) for m in result.matches])
+    facts = [_facts(m) for m in result.matches] + _classifier_facts(item)
+    verdict = evaluate(current_policy(session), facts)
     item.verdict, item.queue, item.priority = verdict.outcome, verdict.queue, verdict.priority
     item.automation, item.verdict_reasons = verdict.automation, verdict.reasons
     item.status = "scanned"
@@ -182,12 +186,18 @@ def _record_automatic_decision(session: Session, item: Item) -> None:
 
 
 def _scan_text(
-    session: Session, item: Item, data: bytes, matcher: Matcher, max_bytes: int
+    session: Session, item: Item, data: bytes, matcher: Matcher, max_bytes: int, classify: bool
 ) -> MatchResult:
-    signals = compute_text_signals(decode_text(data), max_bytes=max_bytes, query=True)
+    text = decode_text(data)
+    signals = compute_text_signals(text, max_bytes=max_bytes, query=True)
     item.size_bytes = len(data)
     item.media_type = "text/plain; charset=utf-8"
     item.signals = [ItemSignal(signal_type="text_sha256", value=signals.sha256)]
+    if classify:
+        (result,) = classify_texts([text])
+        item.signals.append(
+            ItemSignal(signal_type="text_classifier", value=json.dumps(result.public()))
+        )
     return matcher.match_text(session, signals)
 
 
@@ -221,9 +231,26 @@ def _facts(match: Match) -> MatchFacts:
         vetted=match.bank.vetted,
         signal_type=match.signal_type,
         distance=match.distance,
-        threshold=match.bank.pdq_threshold,
+        # Text similarity is reported as a distance of (1 - similarity) x 100; 70 is the floor.
+        threshold=70 if match.signal_type == "text_minhash" else match.bank.pdq_threshold,
         category=match.entry.category,
     )
+
+
+def _classifier_facts(item: Item) -> list[MatchFacts]:
+    """A classifier result in the review or high band, as something the policy can route
+    (to review at most: the policy never auto-acts on a score)."""
+    for signal in item.signals:
+        if signal.signal_type == "text_classifier":
+            result = json.loads(signal.value)
+            if result["band"] != "none":
+                distance = round((1.0 - float(result["score"])) * 100)
+                return [
+                    MatchFacts(
+                        CLASSIFIER, False, "text_classifier", distance, 100, result["category"]
+                    )
+                ]
+    return []
 
 
 def _match_row(match: Match, *, allow: bool = False, suppressed: bool = False) -> ItemMatch:
@@ -262,6 +289,8 @@ def item_public(item: Item) -> dict[str, Any]:
     for signal in item.signals:
         if signal.signal_type == "pdq":
             signals["pdq"] = {"hash": signal.value, "quality": signal.quality}
+        elif signal.signal_type == "text_classifier":
+            signals["text_classifier"] = json.loads(signal.value)
         else:
             signals[signal.signal_type] = signal.value
 

@@ -19,7 +19,12 @@ from bastion.errors import InvalidInput
 Outcome = Literal["auto", "review", "ignore"]
 # Signals that are matches against known content; anything else (a classifier score) can
 # never lead to automatic action.
-HASH_SIGNALS = frozenset({"pdq", "md5", "sha256", "url", "url_md5", "url_sha256"})
+HASH_SIGNALS = frozenset(
+    {"pdq", "md5", "sha256", "url", "url_md5", "url_sha256", "text_sha256", "text_minhash"}
+)
+# The pseudo-bank a classifier result is routed under (rules match it with
+# `signal_types = ["text_classifier"]`).
+CLASSIFIER = "classifier"
 DEFAULT_SEVERITY = {"a": 3, "b": 4, "c": 3, "d": 5, "e": 5, "none": 2}
 
 
@@ -203,7 +208,7 @@ def _auto_refusal(rule: Rule, match: MatchFacts) -> str | None:
 
 def _priority(policy: Policy, match: MatchFacts) -> float:
     severity = policy.severity.get(match.category or "none", policy.severity.get("none", 1))
-    if match.signal_type == "pdq":
+    if match.signal_type in ("pdq", "text_minhash", "text_classifier"):
         confidence = max(0.0, 1.0 - match.distance / (match.threshold + 1))
     else:
         confidence = 1.0

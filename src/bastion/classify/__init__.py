@@ -1,0 +1,1 @@
+"""Text classification: language, embeddings, the propaganda classifier, calibration, evaluation."""

@@ -1,0 +1,121 @@
+"""Batch classification and evaluation of JSON Lines files (`bastion classify`, `bastion eval`).
+
+Input lines carry `id` and `text`; other fields are passed through. A bad line (not JSON, not
+UTF-8, no text, over the size limit) becomes an output line with its line number and an
+`error`, and the rest of the file is still processed; the command then exits with status 1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from bastion.classify.classifier import classify_texts
+from bastion.classify.dataset import PROPAGANDA, split_of
+from bastion.classify.evaluation import evaluate
+from bastion.errors import BastionError, InvalidInput
+from bastion.text.normalize import check_text
+
+BATCH = 64
+
+
+@dataclass
+class Line:
+    """One input line, parsed, or the error that stopped it."""
+
+    number: int
+    row: dict[str, Any] = field(default_factory=dict)
+    error: BastionError | None = None
+
+
+def read_lines(path: Path, max_bytes: int) -> Iterator[Line]:
+    """Parse a JSONL file line by line; bad lines carry their error."""
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {path}: {exc.strerror}.") from exc
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            yield _parse(number, raw, max_bytes)
+
+
+def _parse(number: int, raw: bytes, max_bytes: int) -> Line:
+    try:
+        row = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return Line(number, error=InvalidInput(f"line {number}: not UTF-8 (byte {exc.start})."))
+    except json.JSONDecodeError as exc:
+        return Line(number, error=InvalidInput(f"line {number}: not JSON ({exc.msg})."))
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+        return Line(number, error=InvalidInput(f"line {number}: needs a string field `text`."))
+    try:
+        check_text(row["text"], max_bytes)
+    except BastionError as exc:
+        return Line(number, row, InvalidInput(f"line {number}: {exc.message}", code=exc.code))
+    return Line(number, row)
+
+
+def classify_file(path: Path, out: TextIO, *, max_bytes: int, explain: bool = True) -> int:
+    """Classify every line of `path` into `out`; returns how many lines failed."""
+    failed = 0
+    pending: list[Line] = []
+    for line in read_lines(path, max_bytes):
+        failed += line.error is not None
+        pending.append(line)
+        if len(pending) >= BATCH:
+            _flush(pending, out, explain)
+    _flush(pending, out, explain)
+    return failed
+
+
+def _flush(pending: list[Line], out: TextIO, explain: bool) -> None:
+    """Classify the good lines of a batch and write every line in input order."""
+    good = [line for line in pending if line.error is None]
+    results = iter(classify_texts([line.row["text"] for line in good], explain=explain))
+    for line in pending:
+        if line.error is not None:
+            _write(out, {"line": line.number, "id": line.row.get("id"), **line.error.to_dict()})
+            continue
+        carried = {k: v for k, v in line.row.items() if k != "text"}
+        _write(out, {**carried, "id": line.row.get("id"), **next(results).public()})
+    pending.clear()
+
+
+def _write(out: TextIO, row: dict[str, Any]) -> None:
+    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def evaluate_file(
+    path: Path, *, max_bytes: int, split: str | None = None
+) -> tuple[dict[str, Any], int]:
+    """Metrics of the classifier on a labelled file (lines need `label`; `lang` and `slice`
+    are used when present); returns the metrics for both bands and the bad-line count."""
+    rows: list[dict[str, Any]] = []
+    failed = 0
+    batch: list[dict[str, Any]] = []
+    for line in read_lines(path, max_bytes):
+        if line.error is not None or "label" not in line.row:
+            failed += 1
+            continue
+        if split and split_of(str(line.row.get("template", line.row.get("id")))) != split:
+            continue
+        batch.append(line.row)
+    for start in range(0, len(batch), BATCH):
+        chunk = batch[start : start + BATCH]
+        results = classify_texts([r["text"] for r in chunk], explain=False)
+        for row, result in zip(chunk, results, strict=True):
+            positive = row["label"] == PROPAGANDA
+            rows.append(
+                {
+                    "label": row["label"],
+                    "lang": row.get("lang") or result.lang,
+                    "slice": "propaganda" if positive else row.get("slice", "benign"),
+                    "band": result.band,
+                }
+            )
+    return {"review": evaluate(rows, "review"), "high": evaluate(rows, "high")}, failed

@@ -1,0 +1,133 @@
+"""Classify texts: language, calibrated propaganda score, band, likely TCO category, the
+Art. 1(3) exclusion that probably applies, and an explanation a moderator can check quickly.
+
+A score only ever routes a text to review (policy/model.py refuses automatic action on
+anything but a hash match in a vetted bank).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bastion.classify.dataset import EXCLUSIONS, PROPAGANDA
+from bastion.classify.embeddings import embed
+from bastion.classify.language import detect_language
+from bastion.classify.model import TextModel, shipped_model
+from bastion.text.normalize import normalize_text
+
+# Long texts are scored in pieces; the worst piece decides (a call to join inside a long
+# post is still a call to join), and at most this many pieces are read.
+PIECE_CHARS = 1000
+MAX_PIECES = 16
+_SENTENCE = re.compile(r"(?<=[.!?؟\n])\s+")
+EXCLUSION_FLOOR = 0.3
+
+
+@dataclass
+class Classification:
+    """What the classifier says about one text."""
+
+    lang: str
+    lang_score: float
+    arabizi: bool
+    confidence: str  # "normal" for supported languages, "low" otherwise
+    score: float
+    band: str  # none, review, high
+    category: str | None
+    exclusion: str | None
+    explanation: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        """As the API, the CLI and item signals show it."""
+        out = asdict(self)
+        out["score"] = round(self.score, 4)
+        out["lang_score"] = round(self.lang_score, 3)
+        return out
+
+
+def pieces(text: str) -> list[str]:
+    """The text cut at sentence ends into pieces of about PIECE_CHARS characters."""
+    if len(text) <= PIECE_CHARS:
+        return [text]
+    out, current = [], ""
+    for sentence in _SENTENCE.split(text):
+        if current and len(current) + len(sentence) > PIECE_CHARS:
+            out.append(current)
+            current = ""
+        current = f"{current} {sentence}".strip()
+        while len(current) > PIECE_CHARS * 2:
+            out.append(current[:PIECE_CHARS])
+            current = current[PIECE_CHARS:]
+    if current:
+        out.append(current)
+    return out[:MAX_PIECES]
+
+
+def classify_texts(
+    texts: list[str], *, model: TextModel | None = None, explain: bool = True
+) -> list[Classification]:
+    """Classify a batch of texts (batched embedding is much faster than one by one)."""
+    model = model or shipped_model()
+    split = [pieces(t) for t in texts]
+    flat = [p for group in split for p in group]
+    normals = [normalize_text(p) for p in flat]
+    embeddings = embed(flat)
+    probabilities = model.class_probabilities(normals, embeddings)
+    scores = model.calibrated(probabilities[:, model.propaganda])
+    categories = model.category(embeddings)
+    results, at = [], 0
+    for text, group in zip(texts, split, strict=True):
+        rows = range(at, at + len(group))
+        at += len(group)
+        worst = max(rows, key=lambda r: scores[r])
+        results.append(
+            _one(model, text, float(scores[worst]), probabilities[worst], categories[worst])
+        )
+        if explain and results[-1].band != "none":
+            results[-1].explanation = _explain(model, group, embeddings[worst])
+    return results
+
+
+def _one(
+    model: TextModel, text: str, score: float, probabilities: Any, category: str
+) -> Classification:
+    language = detect_language(text)
+    limits = model.thresholds_for(language.code)
+    band = "high" if score >= limits.high else ("review" if score >= limits.review else "none")
+    benign = [(p, c) for p, c in zip(probabilities, model.classes, strict=True) if c != PROPAGANDA]
+    best_p, best_class = max(benign)
+    exclusion = EXCLUSIONS.get(best_class) if best_p >= EXCLUSION_FLOOR and band != "high" else None
+    return Classification(
+        lang=language.code,
+        lang_score=language.score,
+        arabizi=language.arabizi,
+        confidence="normal" if language.supported else "low",
+        score=score,
+        band=band,
+        category=category if band != "none" else None,
+        exclusion=exclusion,
+    )
+
+
+def _explain(model: TextModel, group: list[str], embedding: Any) -> dict[str, Any]:
+    sentences = [s for p in group for s in _SENTENCE.split(p) if len(s.split()) >= 3][:40]
+    scored: list[dict[str, Any]] = []
+    if len(sentences) > 1:
+        vectors = embed(sentences)
+        probabilities = model.class_probabilities([normalize_text(s) for s in sentences], vectors)
+        values = model.calibrated(probabilities[:, model.propaganda])
+        order = np.argsort(-values)[:2]
+        scored = [{"text": sentences[i], "score": round(float(values[i]), 3)} for i in order]
+    similarity = model.neighbours.astype(np.float32) @ embedding
+    nearest = np.argsort(-similarity)[:3]
+    return {
+        "sentences": scored,
+        "closest_examples": [
+            {**model.neighbour_meta[i], "similarity": round(float(similarity[i]), 3)}
+            for i in nearest
+        ],
+    }

@@ -1,0 +1,129 @@
+"""The shipped text model: a multinomial logistic regression over hashed lexical features and
+a sentence embedding, Platt-calibrated, with per-language band thresholds, a category head and
+the labelled examples used to explain a score. Stored as one .npz inside the package."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bastion.classify.features import SIZE, features
+
+F32 = NDArray[np.float32]
+MODEL_PATH = Path(__file__).parent / "model" / "tvec-v1.npz"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Calibrated scores at which a text enters the review and the high band."""
+
+    review: float
+    high: float
+
+
+@dataclass
+class TextModel:
+    """Everything the classifier needs at run time; see `training.py` for how it is made."""
+
+    version: str
+    classes: list[str]
+    weights: F32  # (SIZE + 512, classes)
+    bias: F32
+    embedding_scale: float
+    calibration: tuple[float, float]
+    thresholds: dict[str, Thresholds]  # by language; "*" for the rest
+    category_classes: list[str]
+    category_weights: F32  # (512, categories)
+    category_bias: F32
+    neighbours: NDArray[np.float16]  # (n, 512) unit vectors
+    neighbour_meta: list[dict[str, Any]]
+    metrics: dict[str, Any]
+
+    @property
+    def propaganda(self) -> int:
+        """Column of the propaganda class."""
+        return self.classes.index("propaganda")
+
+    def class_probabilities(self, normals: list[str], embeddings: F32) -> F32:
+        """(n, classes) probabilities."""
+        lexical = np.zeros((len(normals), len(self.classes)), dtype=np.float32)
+        for row, normal in enumerate(normals):
+            indices, values = features(normal)
+            if len(indices):
+                lexical[row] = values @ self.weights[indices]
+        semantic = (embeddings * self.embedding_scale) @ self.weights[SIZE:]
+        logits = lexical + semantic + self.bias
+        logits -= logits.max(axis=1, keepdims=True)
+        odds = np.exp(logits)
+        return np.asarray(odds / odds.sum(axis=1, keepdims=True), dtype=np.float32)
+
+    def calibrated(self, raw: F32) -> F32:
+        """Calibrated probability of propaganda from the model's raw probability."""
+        clipped = np.clip(raw, 1e-6, 1 - 1e-6)
+        logit = np.log(clipped / (1 - clipped))
+        a, b = self.calibration
+        return np.asarray(1.0 / (1.0 + np.exp(-(a * logit + b))), dtype=np.float32)
+
+    def thresholds_for(self, lang: str) -> Thresholds:
+        """The band thresholds for a language (the global ones if it has none of its own)."""
+        return self.thresholds.get(lang, self.thresholds["*"])
+
+    def category(self, embeddings: F32) -> list[str]:
+        """The likeliest TCO Art. 2(7) category of each text, were it propaganda."""
+        scores = embeddings @ self.category_weights + self.category_bias
+        return [self.category_classes[i] for i in scores.argmax(axis=1)]
+
+    def save(self, path: Path) -> None:
+        """Write the model as one compressed .npz."""
+        meta = {
+            "version": self.version,
+            "classes": self.classes,
+            "embedding_scale": self.embedding_scale,
+            "calibration": list(self.calibration),
+            "thresholds": {k: [v.review, v.high] for k, v in self.thresholds.items()},
+            "category_classes": self.category_classes,
+            "neighbour_meta": self.neighbour_meta,
+            "metrics": self.metrics,
+        }
+        np.savez_compressed(
+            path,
+            meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), np.uint8),
+            weights=self.weights.astype(np.float16),
+            bias=self.bias,
+            category_weights=self.category_weights,
+            category_bias=self.category_bias,
+            neighbours=self.neighbours.astype(np.float16),
+        )
+
+
+def read_model(path: Path) -> TextModel:
+    """Load a model file."""
+    with np.load(path) as data:
+        meta = json.loads(bytes(data["meta"]).decode("utf-8"))
+        return TextModel(
+            version=meta["version"],
+            classes=meta["classes"],
+            weights=data["weights"].astype(np.float32),
+            bias=data["bias"].astype(np.float32),
+            embedding_scale=float(meta["embedding_scale"]),
+            calibration=(float(meta["calibration"][0]), float(meta["calibration"][1])),
+            thresholds={k: Thresholds(*v) for k, v in meta["thresholds"].items()},
+            category_classes=meta["category_classes"],
+            category_weights=data["category_weights"].astype(np.float32),
+            category_bias=data["category_bias"].astype(np.float32),
+            neighbours=data["neighbours"],
+            neighbour_meta=meta["neighbour_meta"],
+            metrics=meta.get("metrics", {}),
+        )
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> TextModel:
+    """The model that ships with Bastion (loaded once)."""
+    return read_model(MODEL_PATH)

@@ -1,0 +1,158 @@
+"""Train the shipped text model from the labelled dataset (needs the `train` extra).
+
+    python -m bastion.classify.training --data data/text \\
+        --out src/bastion/classify/model/tvec-v1.npz
+
+Train and dev splits are pooled; calibration and band thresholds come from out-of-fold
+predictions (5 folds grouped by template), and the final model is fitted on the whole pool.
+The test split is never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bastion.classify.dataset import FUNCTIONALITY_CATEGORY, PROPAGANDA, Example, load_examples
+from bastion.classify.embeddings import embed
+from bastion.classify.features import SIZE, features
+from bastion.classify.language import SUPPORTED
+from bastion.classify.model import TextModel, Thresholds
+from bastion.text.normalize import normalize_text
+
+EMBEDDING_SCALE = 1.0
+C = 16.0
+REVIEW_RECALL = 0.95  # chosen out of fold; the test split is expected a little lower
+HIGH_PRECISION = 0.97
+
+
+def design(examples: list[Example]) -> tuple[Any, np.ndarray, list[str]]:
+    """The feature matrix (lexical | embedding), the embeddings, and the normal forms."""
+    from scipy.sparse import csr_matrix, hstack
+
+    normals = [normalize_text(e.text) for e in examples]
+    rows, cols, vals = [], [], []
+    for row, normal in enumerate(normals):
+        indices, values = features(normal)
+        rows.extend([row] * len(indices))
+        cols.extend(indices.tolist())
+        vals.extend(values.tolist())
+    lexical = csr_matrix((vals, (rows, cols)), shape=(len(examples), SIZE), dtype=np.float32)
+    embeddings = embed([e.text for e in examples])
+    matrix = hstack([lexical, csr_matrix(embeddings * EMBEDDING_SCALE)]).tocsr()
+    return matrix, embeddings, normals
+
+
+def _classifier() -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, max_iter=5000, class_weight="balanced")
+
+
+def out_of_fold(matrix: Any, targets: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """P(propaganda) for every pooled example from a model that never saw its template."""
+    from sklearn.model_selection import GroupKFold
+
+    raw = np.zeros(len(targets), dtype=np.float64)
+    for fit, held in GroupKFold(n_splits=5).split(matrix, targets, groups):
+        model = _classifier().fit(matrix[fit], targets[fit])
+        column = list(model.classes_).index(PROPAGANDA)
+        raw[held] = model.predict_proba(matrix[held])[:, column]
+    return raw
+
+
+def platt(raw: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
+    """Calibration a, b: sigmoid(a * logit(raw) + b)."""
+    from sklearn.linear_model import LogisticRegression
+
+    clipped = np.clip(raw, 1e-6, 1 - 1e-6)
+    logit = np.log(clipped / (1 - clipped)).reshape(-1, 1)
+    fitted = LogisticRegression(C=1e4).fit(logit, positive)
+    return float(fitted.coef_[0][0]), float(fitted.intercept_[0])
+
+
+def choose_thresholds(scores: np.ndarray, positive: np.ndarray) -> Thresholds:
+    """Review: the highest score keeping REVIEW_RECALL of propaganda; high: the lowest score
+    above it with HIGH_PRECISION."""
+    ranked = np.sort(scores[positive])
+    review = float(ranked[int(np.floor((1 - REVIEW_RECALL) * len(ranked)))]) if len(ranked) else 0.5
+    high = 0.99
+    for candidate in np.unique(scores[scores >= review]):
+        chosen = scores >= candidate
+        if chosen.sum() and positive[chosen].mean() >= HIGH_PRECISION:
+            high = float(candidate)
+            break
+    return Thresholds(review=min(review, 0.9), high=max(high, review))
+
+
+def train(examples: list[Example]) -> TextModel:
+    """Fit the model on the train and dev splits."""
+    from sklearn.linear_model import LogisticRegression
+
+    pool = [e for e in examples if e.split != "test"]
+    matrix, embeddings, _ = design(pool)
+    targets = np.array([e.target for e in pool])
+    positive = targets == PROPAGANDA
+    groups = np.array([e.template for e in pool])
+    raw = out_of_fold(matrix, targets, groups)
+    calibration = platt(raw, positive)
+    a, b = calibration
+    clipped = np.clip(raw, 1e-6, 1 - 1e-6)
+    scores = 1 / (1 + np.exp(-(a * np.log(clipped / (1 - clipped)) + b)))
+    langs = np.array([e.lang for e in pool])
+    thresholds = {"*": choose_thresholds(scores, positive)}
+    for lang in SUPPORTED:
+        mask = langs == lang
+        if positive[mask].sum() >= 20:
+            thresholds[lang] = choose_thresholds(scores[mask], positive[mask])
+    final = _classifier().fit(matrix, targets)
+    classes = [str(c) for c in final.classes_]
+    propaganda = [e for e in pool if e.label == PROPAGANDA]
+    rows = [i for i, e in enumerate(pool) if e.label == PROPAGANDA]
+    category_targets = [FUNCTIONALITY_CATEGORY[e.slice] for e in propaganda]
+    category = LogisticRegression(C=4.0, max_iter=3000).fit(embeddings[rows], category_targets)
+    return TextModel(
+        version="tvec-v1",
+        classes=classes,
+        weights=final.coef_.T.astype(np.float32),
+        bias=final.intercept_.astype(np.float32),
+        embedding_scale=EMBEDDING_SCALE,
+        calibration=calibration,
+        thresholds=thresholds,
+        category_classes=[str(c) for c in category.classes_],
+        category_weights=category.coef_.T.astype(np.float32),
+        category_bias=category.intercept_.astype(np.float32),
+        neighbours=embeddings.astype(np.float16),
+        neighbour_meta=[
+            {
+                "id": e.id,
+                "lang": e.lang,
+                "label": e.label,
+                "slice": e.slice,
+                "text": e.text if len(e.text) <= 200 else e.text[:200] + "…",
+            }
+            for e in pool
+        ],
+        metrics={"pool": len(pool), "oof_thresholds": {k: vars(v) for k, v in thresholds.items()}},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=Path("data/text"))
+    parser.add_argument("--out", type=Path, default=Path("src/bastion/classify/model/tvec-v1.npz"))
+    args = parser.parse_args()
+    examples = load_examples(sorted(args.data.glob("*.jsonl")))
+    model = train(examples)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+    for lang, value in model.thresholds.items():
+        print(f"thresholds {lang}: review {value.review:.3f}, high {value.high:.3f}")
+
+
+if __name__ == "__main__":
+    main()

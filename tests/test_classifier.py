@@ -1,0 +1,144 @@
+"""The text classifier: languages, bands, exclusions, the batch CLI, evaluation, routing.
+
+The quality figures asserted here are the ones docs/model-card.md reports for the shipped
+model on the untouched test split, so a retrained model that is worse fails the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bastion.classify.batch import evaluate_file
+from bastion.classify.classifier import classify_texts
+from bastion.classify.evaluation import wilson
+from bastion.classify.language import detect_language
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "text"
+
+
+def test_languages_including_arabizi_and_unsupported_ones() -> None:
+    assert detect_language("Join the ranks, the valley is calling you").code == "en"
+    assert detect_language("Rejoignez les rangs, la vallée vous appelle").code == "fr"
+    assert detect_language("انضموا إلى الصفوف يا إخوة").code == "ar"
+    arabizi = detect_language("wallah ya 5ouya el nas kollha m3ana, yalla")
+    assert (arabizi.code, arabizi.arabizi, arabizi.script) == ("ar", True, "latn")
+    (spanish,) = classify_texts(["Únete a nosotros en la playa este sábado por la tarde"])
+    assert spanish.lang == "es" and spanish.confidence == "low"
+
+
+def test_wilson_interval() -> None:
+    low, high = wilson(18, 20)
+    assert round(low, 3) == 0.699 and round(high, 3) == 0.972
+    assert wilson(0, 0) == (0.0, 0.0)
+
+
+def test_results_carry_score_band_category_and_explanation() -> None:
+    call, report = classify_texts(
+        [
+            "Brothers, leave this humiliating life behind and take your place in the ranks of "
+            "the Iron Dawn Brigade. Pledge yourselves to the cause; glory awaits those who join.",
+            "The court heard that the Iron Dawn Brigade tried to recruit teenagers online with "
+            "promises of glory; prosecutors described the messages as manipulative.",
+        ]
+    )
+    assert call.band in ("review", "high") and call.category in ("a", "b", "c", "e")
+    assert call.explanation["closest_examples"][0]["label"] == "propaganda"
+    assert call.explanation["sentences"] and call.score > report.score
+    assert report.band == "none" and report.exclusion == "journalism"
+
+
+def test_shipped_model_on_the_untouched_test_split() -> None:
+    combined = {}
+    for lang in ("en", "fr", "ar"):
+        metrics, failed = evaluate_file(DATA / f"{lang}.jsonl", max_bytes=1_000_000, split="test")
+        assert failed == 0
+        combined[lang] = metrics
+    for lang, metrics in combined.items():
+        assert metrics["high"]["all"]["precision"]["value"] >= 0.95, lang
+        assert metrics["review"]["all"]["recall"]["value"] >= 0.75, lang
+    fpr = {lang: m["review"]["all"]["false_positive_rate"]["value"] for lang, m in combined.items()}
+    assert fpr["ar"] <= 1.5 * fpr["en"]
+    assert max(fpr.values()) <= 0.15
+
+
+def test_cli_classify_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    lines = [
+        json.dumps(
+            {
+                "id": "a",
+                "text": "Join our chess club this Friday, beginners welcome!",
+                "source": "forum",
+            }
+        ),
+        "not json",
+        json.dumps({"id": "b", "text": ""}),
+        json.dumps({"id": "c", "no_text": True}),
+    ]
+    source.write_bytes(("\n".join(lines) + "\n").encode() + b'{"id": "d", "text": "\xff"}\n')
+    out = tmp_path / "out.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "bastion", "classify", "--input", str(source), "--output", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "4 line(s)" in done.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows[0]["id"] == "a" and rows[0]["source"] == "forum" and rows[0]["band"] == "none"
+    assert {"lang", "score", "band", "category", "exclusion", "explanation"} <= rows[0].keys()
+    assert [r.get("line") for r in rows[1:]] == [2, 3, 4, 5]
+    assert "not JSON" in rows[1]["error"]["message"] and rows[2]["error"]["code"] == "empty_text"
+    assert "not UTF-8" in rows[4]["error"]["message"]
+
+
+def test_cli_eval_prints_intervals_per_language_and_slice() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bastion",
+            "eval",
+            "--input",
+            str(DATA / "fr.jsonl"),
+            "--split",
+            "test",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    groups = {row["group"]: row for row in map(json.loads, done.stdout.splitlines())}
+    assert "lang=fr slice=counter_speech" in groups and "slice=propaganda" in groups
+    recall = groups["all"]["recall"]
+    assert recall["ci95"][0] <= recall["value"] <= recall["ci95"][1]
+
+
+@pytest.mark.parametrize("policy_action", ["auto", "review"])
+def test_a_score_alone_only_ever_sends_to_review(
+    client: TestClient, admin: dict[str, str], policy_action: str
+) -> None:
+    policy = (
+        f'[[rule]]\nname = "scores"\nsignal_types = ["text_classifier"]\n'
+        f'max_distance = 100\naction = "{policy_action}"\nqueue = "text"\n'
+    )
+    assert client.put("/v1/policy", content=policy.encode(), headers=admin).status_code == 200
+    item = client.post(
+        "/v1/items",
+        json={
+            "external_id": "p-1",
+            "text": "Rise, brothers of the Crimson Oath Movement! Swear allegiance to our "
+            "commander and take your place in the ranks; only the sword restores our honour.",
+        },
+        headers=admin,
+    ).json()
+    classifier = item["signals"]["text_classifier"]
+    assert classifier["band"] in ("review", "high")
+    assert item["verdict"]["outcome"] == "review" and item["verdict"]["queue"] == "text"
+    assert item["verdict"]["automation"] == "none" and item["decision"] is None
