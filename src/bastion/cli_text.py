@@ -45,7 +45,9 @@ def classify(
 
 
 def evaluate(
-    input: Annotated[Path, typer.Option("--input", help="Labelled JSONL: `text`, `label`.")],
+    input: Annotated[
+        list[Path], typer.Option("--input", help="Labelled JSONL: `text`, `label` (repeatable).")
+    ],
     split: Annotated[
         str | None,
         typer.Option(help="Only this split of Bastion's dataset (train, dev or test)."),

@@ -91,20 +91,21 @@ def _write(out: TextIO, row: dict[str, Any]) -> None:
 
 
 def evaluate_file(
-    path: Path, *, max_bytes: int, split: str | None = None
+    paths: Path | list[Path], *, max_bytes: int, split: str | None = None
 ) -> tuple[dict[str, Any], int]:
     """Metrics of the classifier on a labelled file (lines need `label`; `lang` and `slice`
     are used when present); returns the metrics for both bands and the bad-line count."""
     rows: list[dict[str, Any]] = []
     failed = 0
     batch: list[dict[str, Any]] = []
-    for line in read_lines(path, max_bytes):
-        if line.error is not None or "label" not in line.row:
-            failed += 1
-            continue
-        if split and split_of(str(line.row.get("template", line.row.get("id")))) != split:
-            continue
-        batch.append(line.row)
+    for path in paths if isinstance(paths, list) else [paths]:
+        for line in read_lines(path, max_bytes):
+            if line.error is not None or "label" not in line.row:
+                failed += 1
+                continue
+            if split and split_of(str(line.row.get("template", line.row.get("id")))) != split:
+                continue
+            batch.append(line.row)
     for start in range(0, len(batch), BATCH):
         chunk = batch[start : start + BATCH]
         results = classify_texts([r["text"] for r in chunk], explain=False)
