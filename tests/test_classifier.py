@@ -57,15 +57,16 @@ def test_results_carry_score_band_category_and_explanation() -> None:
 def test_shipped_model_on_the_untouched_test_split() -> None:
     combined = {}
     for lang in ("en", "fr", "ar"):
-        metrics, failed = evaluate_file(DATA / f"{lang}.jsonl", max_bytes=1_000_000, split="test")
+        files = [DATA / f"{lang}.jsonl", DATA / f"{lang}-more.jsonl"]
+        metrics, failed = evaluate_file(files, max_bytes=1_000_000, split="test")
         assert failed == 0
         combined[lang] = metrics
     for lang, metrics in combined.items():
         assert metrics["high"]["all"]["precision"]["value"] >= 0.95, lang
-        assert metrics["review"]["all"]["recall"]["value"] >= 0.75, lang
+        assert metrics["review"]["all"]["recall"]["value"] >= 0.90, lang
     fpr = {lang: m["review"]["all"]["false_positive_rate"]["value"] for lang, m in combined.items()}
     assert fpr["ar"] <= 1.5 * fpr["en"]
-    assert max(fpr.values()) <= 0.15
+    assert max(fpr.values()) <= 0.10
 
 
 def test_cli_classify_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
