@@ -23,7 +23,7 @@ import numpy as np
 
 from bastion.indexes.text_lsh import TextIndex
 from bastion.matching.service import _TEXT_CANDIDATE, TEXT_MIN_CONTAINMENT, TEXT_MIN_SIMILARITY
-from bastion.text.minhash import chunk_signatures, containment
+from bastion.text.minhash import SMALL_CHUNK, chunk_signatures, containment
 
 VOCABULARY = 50_000
 QUERIES = 2000
@@ -77,13 +77,18 @@ def bastion_side(bank: list[str]) -> tuple[Callable[[str], set[int]], float, int
     built = time.perf_counter() - started
 
     def query(text: str) -> set[int]:
-        found = set()
-        for chunk in chunk_signatures(text, query=True):
-            for hit in index.query(chunk.signature, _TEXT_CANDIDATE):
-                contained = max(
-                    containment(hit.similarity, hit.shingles, chunk.shingles),
-                    containment(hit.similarity, chunk.shingles, hit.shingles),
-                )
+        found: set[int] = set()
+        chunks = chunk_signatures(text, query=True)
+        if not chunks:
+            return found
+        hits_per_chunk = index.query_many(np.stack([c.signature for c in chunks]), _TEXT_CANDIDATE)
+        for chunk, hits in zip(chunks, hits_per_chunk, strict=True):
+            for hit in hits:
+                contained = containment(hit.similarity, hit.shingles, chunk.shingles)
+                if chunk.shingles > SMALL_CHUNK:
+                    contained = max(
+                        contained, containment(hit.similarity, chunk.shingles, hit.shingles)
+                    )
                 if hit.similarity >= TEXT_MIN_SIMILARITY or contained >= TEXT_MIN_CONTAINMENT:
                     found.add(hit.id)
         return found

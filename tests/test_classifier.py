@@ -83,20 +83,31 @@ def test_cli_classify_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
         json.dumps({"id": "b", "text": ""}),
         json.dumps({"id": "c", "no_text": True}),
     ]
-    source.write_bytes(("\n".join(lines) + "\n").encode() + b'{"id": "d", "text": "\xff"}\n')
+    source.write_bytes(
+        ("\n".join(lines) + "\n").encode()
+        + b'{"id": "d", "text": "\xff"}\n'
+        + b'{"id": "e", "text": '
+        + b"[" * 5000
+        + b"]" * 5000
+        + b"}\n"
+        + b'{"id": "f", "text": "abc \\udc80 def"}\n'
+        + b'{"id": "g", "text": "x", "n": 1e400}\n'
+    )
     out = tmp_path / "out.jsonl"
     done = subprocess.run(
         [sys.executable, "-m", "bastion", "classify", "--input", str(source), "--output", str(out)],
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 1 and "4 line(s)" in done.stderr
+    assert done.returncode == 1 and "7 line(s)" in done.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows[0]["id"] == "a" and rows[0]["source"] == "forum" and rows[0]["band"] == "none"
     assert {"lang", "score", "band", "category", "exclusion", "explanation"} <= rows[0].keys()
-    assert [r.get("line") for r in rows[1:]] == [2, 3, 4, 5]
+    assert [r.get("line") for r in rows[1:]] == [2, 3, 4, 5, 6, 7, 8]
     assert "not JSON" in rows[1]["error"]["message"] and rows[2]["error"]["code"] == "empty_text"
     assert "not UTF-8" in rows[4]["error"]["message"]
+    assert "too deeply" in rows[5]["error"]["message"]
+    assert rows[6]["error"]["code"] == "invalid_text" and "too large" in rows[7]["error"]["message"]
 
 
 def test_cli_eval_prints_intervals_per_language_and_slice() -> None:

@@ -612,3 +612,33 @@ def test_a_classified_text_case_shows_the_explanation(
     page = web.get(f"/console/cases/{item['id']}").text
     assert "Text classifier" in page and "Closest labelled examples" in page
     assert "never removes anything" in page
+
+
+def test_a_text_case_added_to_a_bank_matches_its_copies(
+    web: TestClient, bastion: Bastion, admin: dict[str, str]
+) -> None:
+    from builders.text import edited, text
+
+    make_bank(web, admin, "posts")
+    make_bank(web, admin, "confirmed")
+    original = text(91)
+    web.post(
+        "/v1/banks/posts/entries", json={"signal_type": "text", "value": original}, headers=admin
+    )
+    case = web.post(
+        "/v1/items", json={"external_id": "t-91", "text": original}, headers=admin
+    ).json()["id"]
+    make_user(bastion, "ana", "moderator")
+    token = login(web, "ana")
+    web.post(f"/console/cases/{case}/claim", data={"csrf_token": token})
+    done = web.post(
+        f"/console/cases/{case}/decision",
+        data={"csrf_token": token, "outcome": "remove", "bank": "confirmed"},
+    )
+    assert done.status_code == 303
+    copy = web.post(
+        "/v1/match",
+        json={"signal_type": "text", "value": edited(original, 0.05, 3), "banks": ["confirmed"]},
+        headers=admin,
+    ).json()
+    assert copy["matches"] and copy["matches"][0]["bank"] == "confirmed"

@@ -191,3 +191,57 @@ def test_cli_adds_and_matches_texts(settings, tmp_path) -> None:  # type: ignore
     assert lines[0]["matches"][0]["bank"] == "texts"
     assert lines[1]["error"]["code"] == "invalid_text"
     assert matched.returncode == 1
+
+
+def test_posts_that_differ_only_in_their_links_are_different(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    make_bank(client, admin, "links")
+    _add(client, admin, "links", "New video out now! Watch https://t.me/front_media_channel")
+    other = _match(client, admin, "New video out now! Watch https://www.bbc.co.uk/news/123")
+    assert other["matches"] == []
+    same = _match(client, admin, "NEW video out now!  Watch https://t.me/front_media_channel?x=1")
+    assert [m["signal_type"] for m in same["matches"]] == ["text_sha256"]
+
+
+def test_invisible_and_control_characters_do_not_split_words() -> None:
+    assert normalize_text("ال\u061cكلب kill\u034fer he\x00llo") == "الكلب killer he llo"
+    assert normalize_text("a\ufe0fb\u2066c\U000e0041d") == "abcd"
+
+
+def test_a_short_post_inside_a_long_one_matches(client: TestClient, admin: dict[str, str]) -> None:
+    make_bank(client, admin, "slogans")
+    slogan = text(71, 10)
+    _add(client, admin, "slogans", slogan)
+    long_post = text(72, 300) + " " + slogan + " " + text(73, 300)
+    found = _match(client, admin, long_post)["matches"]
+    assert found and found[0]["containment"] >= 0.6
+
+
+def test_texts_are_never_removed_by_a_rule_written_for_images(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    make_bank(client, admin, "vetted-texts", vetted=True)
+    policy = (
+        '[[rule]]\nname = "copies"\nbanks = ["vetted-texts"]\nmax_distance = 30\naction = "auto"\n'
+    )
+    assert client.put("/v1/policy", content=policy.encode(), headers=admin).status_code == 200
+    slogan = text(81, 30)
+    _add(client, admin, "vetted-texts", slogan)
+
+    def submit(external_id: str, value: str) -> dict:  # type: ignore[type-arg]
+        response = client.post(
+            "/v1/items", json={"external_id": external_id, "text": value}, headers=admin
+        )
+        return response.json()  # type: ignore[no-any-return]
+
+    article = submit("news-1", text(82, 150) + " " + slogan + " " + text(83, 150))
+    assert article["matches"] and article["verdict"]["outcome"] == "review"
+    words = slogan.split()
+    words[10] = "changed"
+    near = submit("copy-1", " ".join(words))
+    assert near["matches"][0]["signal_type"] == "text_minhash"
+    assert near["verdict"]["outcome"] == "review"
+    assert "naming text_minhash" in " ".join(near["verdict"]["reasons"])
+    exact = submit("copy-2", slogan.upper())
+    assert exact["verdict"]["outcome"] == "auto"  # an exact copy of vetted text may act

@@ -20,6 +20,7 @@ from bastion import __version__
 from bastion.actions.worker import WebhookWorker, endpoint_for
 from bastion.api.routes import banks, cases, hashing, health, items, matching, policy
 from bastion.auth.users import LoginLimiter
+from bastion.classify.classifier import warm as warm_classifier
 from bastion.console import routes_admin, routes_login, routes_review
 from bastion.console.errors import SecurityHeaders, console_error, is_console
 from bastion.console.pages import HERE as CONSOLE_DIR
@@ -37,6 +38,8 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         bastion.start(load_indexes=True)
+        if bastion.settings.text_classifier:
+            warm_classifier()  # ~1.3 s once, rather than on the first text item
         endpoint = endpoint_for(bastion)
         worker = WebhookWorker(bastion, endpoint) if endpoint else None
         if worker:

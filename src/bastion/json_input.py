@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from bastion.errors import InvalidInput
@@ -12,10 +13,17 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e400 would come back as Infinity, which JSON cannot carry
+        raise ValueError(f"{text} is too large for a number")
+    return value
+
+
 def parse_object(raw: str | bytes, what: str = "The body") -> dict[str, Any]:
     """Parse a JSON object; malformed, too deep, NaN/Infinity or not an object is a 422."""
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant)
+        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite)
     except json.JSONDecodeError as exc:
         message = f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
         raise InvalidInput(message, code="malformed_json") from exc

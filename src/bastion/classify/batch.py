@@ -17,6 +17,7 @@ from bastion.classify.classifier import classify_texts
 from bastion.classify.dataset import PROPAGANDA, split_of
 from bastion.classify.evaluation import evaluate
 from bastion.errors import BastionError, InvalidInput
+from bastion.json_input import parse_object
 from bastion.text.normalize import check_text
 
 BATCH = 64
@@ -46,12 +47,15 @@ def read_lines(path: Path, max_bytes: int) -> Iterator[Line]:
 
 def _parse(number: int, raw: bytes, max_bytes: int) -> Line:
     try:
-        row = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return Line(number, error=InvalidInput(f"line {number}: not UTF-8 (byte {exc.start})."))
-    except json.JSONDecodeError as exc:
-        return Line(number, error=InvalidInput(f"line {number}: not JSON ({exc.msg})."))
-    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+    try:
+        # Too deep, NaN/Infinity and non-objects are refused here, like in the API.
+        row = parse_object(text, "the line")
+    except BastionError as exc:
+        return Line(number, error=InvalidInput(f"line {number}: not JSON: {exc.message}"))
+    if not isinstance(row.get("text"), str):
         return Line(number, error=InvalidInput(f"line {number}: needs a string field `text`."))
     try:
         check_text(row["text"], max_bytes)
@@ -87,7 +91,12 @@ def _flush(pending: list[Line], out: TextIO, explain: bool) -> None:
 
 
 def _write(out: TextIO, row: dict[str, Any]) -> None:
-    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    line = json.dumps(row, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in a carried field: escape it instead
+        line = json.dumps(row, ensure_ascii=True)
+    out.write(line + "\n")
 
 
 def evaluate_file(

@@ -17,12 +17,13 @@ from bastion.classify.dataset import EXCLUSIONS, PROPAGANDA
 from bastion.classify.embeddings import embed
 from bastion.classify.language import detect_language
 from bastion.classify.model import TextModel, shipped_model
-from bastion.text.normalize import normalize_text
+from bastion.text.normalize import clean_text, normalize_text
 
 # Long texts are scored in pieces; the worst piece decides (a call to join inside a long
-# post is still a call to join), and at most this many pieces are read.
+# post is still a call to join). Up to this many pieces are read; a longer text is sampled
+# evenly across its whole length.
 PIECE_CHARS = 1000
-MAX_PIECES = 16
+MAX_PIECES = 128
 _SENTENCE = re.compile(r"(?<=[.!?؟\n])\s+")
 EXCLUSION_FLOOR = 0.3
 
@@ -49,6 +50,11 @@ class Classification:
         return out
 
 
+def warm() -> None:
+    """Load the model, the embedding weights and the language model now."""
+    classify_texts(["warm up"], explain=False)
+
+
 def pieces(text: str) -> list[str]:
     """The text cut at sentence ends into pieces of about PIECE_CHARS characters."""
     if len(text) <= PIECE_CHARS:
@@ -59,12 +65,17 @@ def pieces(text: str) -> list[str]:
             out.append(current)
             current = ""
         current = f"{current} {sentence}".strip()
-        while len(current) > PIECE_CHARS * 2:
+        while len(current) > PIECE_CHARS + PIECE_CHARS // 5:
             out.append(current[:PIECE_CHARS])
             current = current[PIECE_CHARS:]
     if current:
         out.append(current)
-    return out[:MAX_PIECES]
+    if len(out) > MAX_PIECES:
+        # Read pieces from the whole text, not just its start: propaganda after pages of
+        # filler must still be seen.
+        step = len(out) / MAX_PIECES
+        out = [out[int(i * step)] for i in range(MAX_PIECES)]
+    return out
 
 
 def classify_texts(
@@ -72,7 +83,7 @@ def classify_texts(
 ) -> list[Classification]:
     """Classify a batch of texts (batched embedding is much faster than one by one)."""
     model = model or shipped_model()
-    split = [pieces(t) for t in texts]
+    split = [pieces(clean_text(t)) for t in texts]
     flat = [p for group in split for p in group]
     normals = [normalize_text(p) for p in flat]
     embeddings = embed(flat)
@@ -95,7 +106,7 @@ def classify_texts(
 def _one(
     model: TextModel, text: str, score: float, probabilities: Any, category: str
 ) -> Classification:
-    language = detect_language(text)
+    language = detect_language(clean_text(text))
     limits = model.thresholds_for(language.code)
     band = "high" if score >= limits.high else ("review" if score >= limits.review else "none")
     benign = [(p, c) for p, c in zip(probabilities, model.classes, strict=True) if c != PROPAGANDA]

@@ -21,7 +21,7 @@ from bastion.classify.embeddings import embed
 from bastion.classify.features import SIZE, features
 from bastion.classify.language import SUPPORTED
 from bastion.classify.model import TextModel, Thresholds
-from bastion.text.normalize import normalize_text
+from bastion.text.normalize import clean_text, normalize_text
 
 EMBEDDING_SCALE = 1.0
 C = 16.0
@@ -41,7 +41,7 @@ def design(examples: list[Example]) -> tuple[Any, np.ndarray, list[str]]:
         cols.extend(indices.tolist())
         vals.extend(values.tolist())
     lexical = csr_matrix((vals, (rows, cols)), shape=(len(examples), SIZE), dtype=np.float32)
-    embeddings = embed([e.text for e in examples])
+    embeddings = embed([clean_text(e.text) for e in examples])
     matrix = hstack([lexical, csr_matrix(embeddings * EMBEDDING_SCALE)]).tocsr()
     return matrix, embeddings, normals
 

@@ -61,9 +61,8 @@ class TextIndex:
         self._count = 0
         self._keys: U64 = np.empty(0, dtype=np.uint64)
         self._rows: I32 = np.empty(0, dtype=np.int32)
-        self._tail_keys: list[U64] = []
-        self._tail_rows: list[I32] = []
-        self._tail_size = 0
+        self._tail_keys: U64 = np.empty(0, dtype=np.uint64)
+        self._tail_rows: I32 = np.empty(0, dtype=np.int32)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -72,10 +71,7 @@ class TextIndex:
     def nbytes(self) -> int:
         """Memory held by the index's arrays."""
         arrays = (self._ids, self._signatures, self._shingles, self._alive, self._keys, self._rows)
-        tails = sum(
-            k.nbytes + r.nbytes for k, r in zip(self._tail_keys, self._tail_rows, strict=True)
-        )
-        return sum(a.nbytes for a in arrays) + tails
+        return sum(a.nbytes for a in arrays) + self._tail_keys.nbytes + self._tail_rows.nbytes
 
     def add(self, ids: I64, signatures: U16, shingles: I32) -> None:
         """Add signatures under their ids (ids must be new)."""
@@ -92,10 +88,11 @@ class TextIndex:
             self._count = stop
             keys = band_keys(signatures).ravel()
             rows = np.repeat(np.arange(first, stop, dtype=np.int32), BANDS)
-            self._tail_keys.append(keys)
-            self._tail_rows.append(rows)
-            self._tail_size += len(keys)
-            if self._tail_size >= max(_MERGE_MIN, len(self._keys) // 8):
+            # One tail array (not one per add): entries often arrive one at a time, and a
+            # query must not loop over thousands of small arrays.
+            self._tail_keys = np.concatenate([self._tail_keys, keys])
+            self._tail_rows = np.concatenate([self._tail_rows, rows])
+            if len(self._tail_keys) >= max(_MERGE_MIN, len(self._keys) // 8):
                 self._merge()
 
     def remove(self, ids: I64) -> int:
@@ -109,32 +106,63 @@ class TextIndex:
 
     def query(self, signature: U16, min_similarity: float) -> list[TextHit]:
         """Stored signatures whose estimated Jaccard similarity is at least `min_similarity`."""
-        keys = band_keys(signature[None, :]).ravel()
+        return self.query_many(signature[None, :], min_similarity)[0]
+
+    def query_many(self, signatures: U16, min_similarity: float) -> list[list[TextHit]]:
+        """`query` for many signatures at once (the windows of one text), vectorised."""
+        count = len(signatures)
+        keys = band_keys(signatures).ravel()
+        owners = np.repeat(np.arange(count, dtype=np.int64), BANDS)
         with self._lock:
-            found = [self._rows[lo:hi] for lo, hi in self._ranges(keys)]
-            found += [
-                r[np.isin(k, keys)] for k, r in zip(self._tail_keys, self._tail_rows, strict=True)
-            ]
-            rows = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int32)
-            rows = rows[self._alive[rows]]
-            if len(rows) == 0:
-                return []
-            agree = np.count_nonzero(self._signatures[rows] == signature[None, :], axis=1)
+            queries, rows = self._candidates(keys, owners)
+            pairs = np.unique(queries * (1 << 32) + rows) if len(rows) else np.empty(0, np.int64)
+            queries, rows = pairs >> 32, (pairs & 0xFFFFFFFF).astype(np.int64)
+            live = self._alive[rows]
+            queries, rows = queries[live], rows[live]
+            agree = np.count_nonzero(self._signatures[rows] == signatures[queries], axis=1)
             similarity = np.maximum(0.0, (agree / 128.0 - 1 / 65536) / (1 - 1 / 65536))
             keep = similarity >= min_similarity
-            return [
-                TextHit(int(i), float(s), int(n))
-                for i, s, n in zip(
-                    self._ids[rows][keep], similarity[keep], self._shingles[rows][keep], strict=True
-                )
-            ]
+            out: list[list[TextHit]] = [[] for _ in range(count)]
+            for q, i, sim, n in zip(
+                queries[keep].tolist(),
+                self._ids[rows[keep]].tolist(),
+                similarity[keep].tolist(),
+                self._shingles[rows[keep]].tolist(),
+                strict=True,
+            ):
+                out[q].append(TextHit(i, sim, n))
+            return out
 
-    def _ranges(self, keys: U64) -> list[tuple[int, int]]:
-        if len(self._keys) == 0:
-            return []
-        lows = np.searchsorted(self._keys, keys, side="left")
-        highs = np.searchsorted(self._keys, keys, side="right")
-        return [(int(lo), int(hi)) for lo, hi in zip(lows, highs, strict=True) if hi > lo]
+    def _candidates(self, keys: U64, owners: I64) -> tuple[I64, I64]:
+        """(query, row) pairs whose band keys are equal, from the sorted part and the tail."""
+        found_queries, found_rows = [], []
+        if len(self._keys):
+            lows = np.searchsorted(self._keys, keys, side="left")
+            counts = np.searchsorted(self._keys, keys, side="right") - lows
+            hit = counts > 0
+            if hit.any():
+                counts, lows, who = counts[hit], lows[hit], owners[hit]
+                total = int(counts.sum())
+                offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+                found_rows.append(self._rows[np.repeat(lows, counts) + offsets].astype(np.int64))
+                found_queries.append(np.repeat(who, counts))
+        if len(self._tail_keys):
+            order = np.argsort(keys)
+            sorted_keys = keys[order]
+            position = np.searchsorted(sorted_keys, self._tail_keys)
+            position = np.minimum(position, len(sorted_keys) - 1)
+            match = sorted_keys[position] == self._tail_keys
+            # Each tail key matched here belongs to every query with that key; duplicates of
+            # one key across queries are rare (they are windows of one text), so take the run.
+            for tail_index in np.flatnonzero(match).tolist():
+                key = self._tail_keys[tail_index]
+                lo = int(position[tail_index])
+                hi = int(np.searchsorted(sorted_keys, key, side="right"))
+                found_queries.append(owners[order[lo:hi]])
+                found_rows.append(np.full(hi - lo, self._tail_rows[tail_index], dtype=np.int64))
+        if not found_rows:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(found_queries), np.concatenate(found_rows)
 
     def _grow(self, needed: int) -> None:
         capacity = len(self._ids)
@@ -150,8 +178,9 @@ class TextIndex:
 
     def _merge(self) -> None:
         live = self._alive[self._rows] if len(self._rows) else np.empty(0, dtype=bool)
-        keys = np.concatenate([self._keys[live], *self._tail_keys])
-        rows = np.concatenate([self._rows[live], *self._tail_rows])
+        keys = np.concatenate([self._keys[live], self._tail_keys])
+        rows = np.concatenate([self._rows[live], self._tail_rows])
         order = np.argsort(keys, kind="stable")
         self._keys, self._rows = keys[order], rows[order]
-        self._tail_keys, self._tail_rows, self._tail_size = [], [], 0
+        self._tail_keys = np.empty(0, dtype=np.uint64)
+        self._tail_rows = np.empty(0, dtype=np.int32)

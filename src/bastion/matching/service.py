@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,7 @@ from bastion.signals.file_signals import FileSignals, ViewHash, query_view_hashe
 from bastion.signals.pdq import DIHEDRAL, PdqHash
 from bastion.signals.registry import canonical_signal_type, normalize_value
 from bastion.signals.url import threatexchange_url_md5, url_digests
-from bastion.text.minhash import Chunk, containment
+from bastion.text.minhash import SMALL_CHUNK, Chunk, containment
 from bastion.text.signals import TextSignals, parse_minhash_value
 
 # When one entry matches through several signals, the most specific one is reported.
@@ -56,6 +57,7 @@ class Match:
     view: str | None = None
     transform: str | None = None
     similarity: float | None = None
+    containment: float | None = None
 
     def public(self) -> dict[str, Any]:
         """The match as the API returns it."""
@@ -74,6 +76,7 @@ class Match:
             out["transform"] = self.transform
         if self.similarity is not None:
             out["similarity"] = round(self.similarity, 3)
+            out["containment"] = round(self.containment or 0.0, 3)
             out["chunk"] = self.view
         return out
 
@@ -107,6 +110,7 @@ class _Hit:
     view: str | None = None
     transform: str | None = None
     similarity: float | None = None
+    containment: float | None = None
 
 
 class Matcher:
@@ -197,20 +201,22 @@ class Matcher:
         if not scope or not signals.chunks:
             return []
         self.text.sync(session)
-        best: dict[int, tuple[float, Chunk]] = {}
-        for chunk in signals.chunks:
-            for hit in self.text.index.query(chunk.signature, _TEXT_CANDIDATE):
-                # Either way round: a known post inside the query, or a window of the query
-                # inside a chunk of a known document.
-                contained = max(
-                    containment(hit.similarity, hit.shingles, chunk.shingles),
-                    containment(hit.similarity, chunk.shingles, hit.shingles),
-                )
+        best: dict[int, tuple[float, float]] = {}
+        signatures = np.stack([chunk.signature for chunk in signals.chunks])
+        found = self.text.index.query_many(signatures, _TEXT_CANDIDATE)
+        for chunk, chunk_hits in zip(signals.chunks, found, strict=True):
+            for hit in chunk_hits:
+                # A known post inside the query, or (for a window of some length) a passage
+                # of the query inside a chunk of a known document.
+                contained = containment(hit.similarity, hit.shingles, chunk.shingles)
+                if chunk.shingles > SMALL_CHUNK:
+                    contained = max(
+                        contained, containment(hit.similarity, chunk.shingles, hit.shingles)
+                    )
                 if hit.similarity < TEXT_MIN_SIMILARITY and contained < TEXT_MIN_CONTAINMENT:
                     continue
-                score = max(hit.similarity, contained)
-                if hit.id not in best or score > best[hit.id][0]:
-                    best[hit.id] = (score, chunk)
+                if hit.id not in best or (hit.similarity, contained) > best[hit.id]:
+                    best[hit.id] = (hit.similarity, contained)
         if not best:
             return []
         rows = _in_chunks(
@@ -223,10 +229,22 @@ class Matcher:
         hits = []
         for signal_id, entry_id, bank_id, view in rows:
             if bank_id in scope:
-                score, _ = best[signal_id]
-                distance = round((1.0 - score) * 100)
+                similarity, contained = best[signal_id]
+                # The distance follows similarity only: a known slogan quoted inside a long
+                # article is contained in it, not a copy of it, and must not look like one.
+                distance = round((1.0 - similarity) * 100)
                 hits.append(
-                    _Hit(signal_id, entry_id, bank_id, "text_minhash", distance, view, None, score)
+                    _Hit(
+                        signal_id,
+                        entry_id,
+                        bank_id,
+                        "text_minhash",
+                        distance,
+                        view,
+                        None,
+                        similarity,
+                        contained,
+                    )
                 )
         return hits
 
@@ -323,6 +341,7 @@ def _resolve(
             h.view,
             h.transform,
             h.similarity,
+            h.containment,
         )
         for h in best.values()
         if h.entry_id in entries

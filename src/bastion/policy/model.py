@@ -199,6 +199,10 @@ def _auto_refusal(rule: Rule, match: MatchFacts) -> str | None:
     """Why this match may not be actioned without a human, or None if it may."""
     if match.signal_type not in HASH_SIGNALS:
         return "only matches against known content may act automatically, never a score"
+    if match.signal_type == "text_minhash" and "text_minhash" not in (rule.signal_types or []):
+        # A near-duplicate text distance is not a PDQ distance: a rule written for images must
+        # not remove texts; an automatic text rule has to say so.
+        return "text near-duplicates act automatically only under a rule naming text_minhash"
     if not match.vetted:
         return f"bank {match.bank!r} is not vetted"
     if rule.max_distance is None:

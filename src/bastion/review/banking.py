@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bastion.banks.entries import add_file_entry, add_hash_entry
+from bastion.banks.entries import add_file_entry, add_hash_entry, add_text_entry
 from bastion.banks.labels import build_labels
 from bastion.banks.service import get_bank
 from bastion.db.models import BankEntry, Item
@@ -58,6 +58,17 @@ def add_item_to_bank(
     )
     external_id = f"{item.platform}:{item.external_id}"[:256]
     data = media.get(item.content_sha256) if item.kind != "url" else None
+    if data is not None and item.kind == "text":
+        text_entry, _ = add_text_entry(
+            session,
+            bank,
+            data.decode("utf-8", "replace"),
+            labels,
+            max_bytes=max(len(data), 1024),
+            actor=actor,
+            external_id=external_id,
+        )
+        return text_entry
     if data is not None:
         entry, _ = add_file_entry(
             session,

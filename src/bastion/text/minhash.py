@@ -24,13 +24,17 @@ PERMUTATIONS = 128
 SHINGLE = 3
 CHUNK_WORDS = 120
 CHUNK_STRIDE = 60
-# Queries longer than this are also cut into small windows: a short known post pasted inside a
-# long one shares few shingles with a 120-word chunk, but nearly all with a 40-word window.
-QUERY_WINDOW = 40
-QUERY_STRIDE = 20
+# Queries are also cut into smaller windows: a short known post pasted inside a long one
+# shares few shingles with a 120-word chunk, but nearly all with a window of about its size.
+QUERY_WINDOWS = ((40, 20), (12, 4))
+# Small windows are made from this many words at most (a 1 MB text has ~150,000).
+MAX_WINDOW_WORDS = 20_000
+# A chunk with at most this many shingles is a small window: it may find a short known post
+# inside it, but a known document is never said to contain it (common phrases would match).
+SMALL_CHUNK = 12 - SHINGLE + 1
 # Fewer words than this make too few shingles for a similarity estimate to mean anything;
 # such texts match only exactly (by the digest of their normal form).
-MIN_WORDS = 6
+MIN_WORDS = 8
 _CHANCE = 1.0 / 65536.0
 
 U16 = NDArray[np.uint16]
@@ -69,7 +73,9 @@ def _mix(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _signature(tokens: U64, start: int, stop: int, seeds: U64) -> U16:  # pragma: no cover
+def _signature(
+    tokens: U64, start: int, stop: int, seeds: U64
+) -> tuple[U16, int]:  # pragma: no cover
     count = max(stop - start - SHINGLE + 1, 1)
     shingles = np.empty(count, dtype=np.uint64)
     for i in range(count):
@@ -86,19 +92,22 @@ def _signature(tokens: U64, start: int, stop: int, seeds: U64) -> U16:  # pragma
             if v < best:
                 best = v
         out[p] = np.uint16(best >> np.uint64(48))
-    return out
+    # Distinct shingles, not positions: repetitive texts must not inflate containment.
+    return out, len(np.unique(shingles))
 
 
 def chunk_signatures(text: str, *, normal: str | None = None, query: bool = False) -> list[Chunk]:
     """Signatures of the text's chunks (plus small windows for a long query); empty when the
     text is too short to compare."""
-    tokens = words(normal if normal is not None else normalize_text(text))
+    tokens = words(normal if normal is not None else normalize_text(text, links=True))
     if len(tokens) < MIN_WORDS:
         return []
     hashed = token_hashes(tokens)
     chunks = _windows(hashed, CHUNK_WORDS, CHUNK_STRIDE)
-    if query and len(tokens) > QUERY_WINDOW + QUERY_STRIDE:
-        chunks += _windows(hashed, QUERY_WINDOW, QUERY_STRIDE)
+    if query:
+        for size, stride in QUERY_WINDOWS:
+            if len(tokens) > size + stride:
+                chunks += _windows(hashed[:MAX_WINDOW_WORDS], size, stride)
     return chunks
 
 
@@ -110,8 +119,8 @@ def _windows(hashed: U64, size: int, stride: int) -> list[Chunk]:
     chunks = []
     for start in starts:
         stop = min(start + size, count)
-        signature = _signature(hashed, start, stop, _SEEDS)
-        chunks.append(Chunk(start, max(stop - start - SHINGLE + 1, 1), signature))
+        signature, distinct = _signature(hashed, start, stop, _SEEDS)
+        chunks.append(Chunk(start, distinct, signature))
     return chunks
 
 

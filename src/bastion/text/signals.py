@@ -27,7 +27,7 @@ class TextSignals:
 def compute_text_signals(text: str, *, max_bytes: int, query: bool = False) -> TextSignals:
     """Validate and fingerprint a text (with `query`, also small windows for lookups)."""
     check_text(text, max_bytes)
-    normal = normalize_text(text)
+    normal = normalize_text(text, links=True)
     if not normal:
         raise InvalidInput("The text has no visible characters.", code="empty_text")
     digest = hashlib.sha256(normal.encode("utf-8")).hexdigest()
