@@ -46,13 +46,17 @@ def classify(
 
 def evaluate(
     input: Annotated[
-        list[Path], typer.Option("--input", help="Labelled JSONL: `text`, `label` (repeatable).")
+        list[Path],
+        typer.Option(
+            "--input", help="Labelled JSONL (`text`, `label`), or a folder of them (repeatable)."
+        ),
     ],
     split: Annotated[
         str | None,
         typer.Option(help="Only this split of Bastion's dataset (train, dev or test)."),
     ] = None,
     band: Annotated[str, typer.Option(help="review (review or high) or high.")] = "review",
+    lang: Annotated[str | None, typer.Option(help="Only lines with this `lang`.")] = None,
 ) -> None:
     """Precision, recall and false-positive rate with Wilson 95% intervals, per language and
     slice: one JSON line per group, then a summary line."""
@@ -60,7 +64,9 @@ def evaluate(
         raise InvalidInput("--band is review or high.")
     if split not in (None, "train", "dev", "test"):
         raise InvalidInput("--split is train, dev or test.")
-    metrics, failed = evaluate_file(input, max_bytes=Settings().max_text_bytes, split=split)
+    metrics, failed = evaluate_file(
+        input, max_bytes=Settings().max_text_bytes, split=split, lang=lang
+    )
     for group, values in metrics[band].items():
         typer.echo(json.dumps({"band": band, "group": group, **values}, ensure_ascii=False))
     if failed:

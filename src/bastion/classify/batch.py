@@ -100,19 +100,28 @@ def _write(out: TextIO, row: dict[str, Any]) -> None:
 
 
 def evaluate_file(
-    paths: Path | list[Path], *, max_bytes: int, split: str | None = None
+    paths: Path | list[Path],
+    *,
+    max_bytes: int,
+    split: str | None = None,
+    lang: str | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Metrics of the classifier on a labelled file (lines need `label`; `lang` and `slice`
     are used when present); returns the metrics for both bands and the bad-line count."""
     rows: list[dict[str, Any]] = []
     failed = 0
     batch: list[dict[str, Any]] = []
+    files: list[Path] = []
     for path in paths if isinstance(paths, list) else [paths]:
+        files.extend(sorted(path.glob("*.jsonl")) if path.is_dir() else [path])
+    for path in files:
         for line in read_lines(path, max_bytes):
             if line.error is not None or "label" not in line.row:
                 failed += 1
                 continue
             if split and split_of(str(line.row.get("template", line.row.get("id")))) != split:
+                continue
+            if lang and line.row.get("lang") != lang:
                 continue
             batch.append(line.row)
     for start in range(0, len(batch), BATCH):
