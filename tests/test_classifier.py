@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from bastion.classify.batch import evaluate_file
 from bastion.classify.classifier import classify_texts
+from bastion.classify.dataset import challenge_files, training_files
 from bastion.classify.evaluation import wilson
 from bastion.classify.language import detect_language
 
@@ -57,7 +58,8 @@ def test_results_carry_score_band_category_and_explanation() -> None:
 def test_shipped_model_on_the_untouched_test_split() -> None:
     combined = {}
     for lang in ("en", "fr", "ar"):
-        metrics, failed = evaluate_file(DATA, max_bytes=1_000_000, split="test", lang=lang)
+        files = [p for p in training_files(DATA) if p.name.startswith(f"{lang}")]
+        metrics, failed = evaluate_file(files, max_bytes=1_000_000, split="test")
         assert failed == 0
         combined[lang] = metrics
     for lang, metrics in combined.items():
@@ -66,6 +68,18 @@ def test_shipped_model_on_the_untouched_test_split() -> None:
     fpr = {lang: m["review"]["all"]["false_positive_rate"]["value"] for lang, m in combined.items()}
     assert fpr["ar"] <= 1.5 * fpr["en"]
     assert max(fpr.values()) <= 0.10
+
+
+def test_challenge_sets_are_never_trained_on_and_stay_measured() -> None:
+    # Short counter-speech that names a group and reuses its words is the known weakness
+    # (docs/model-card.md); these bounds record today's figures so it cannot get worse unseen.
+    assert not any(p.stem.endswith("-challenge") for p in training_files(DATA))
+    metrics, failed = evaluate_file(challenge_files(DATA), max_bytes=1_000_000)
+    assert failed == 0
+    review = metrics["review"]
+    for lang, worst in (("en", 0.50), ("fr", 0.50), ("ar", 0.70)):
+        assert review[f"lang={lang} slice=counter_speech"]["false_positive_rate"]["value"] <= worst
+        assert review[f"lang={lang} slice=propaganda"]["recall"]["value"] >= 0.70
 
 
 def test_cli_classify_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:

@@ -45,6 +45,17 @@ FUNCTIONALITY_CATEGORY = {
 }
 
 
+def training_files(folder: Path) -> list[Path]:
+    """The files a model is trained (and tested) on: every JSONL except the challenge sets,
+    which are kept for evaluation only (HateCheck-style hard cases)."""
+    return [p for p in sorted(folder.glob("*.jsonl")) if not p.stem.endswith("-challenge")]
+
+
+def challenge_files(folder: Path) -> list[Path]:
+    """The evaluation-only challenge sets."""
+    return sorted(folder.glob("*-challenge.jsonl"))
+
+
 def split_of(template: str) -> str:
     """train, dev or test, fixed by the template id."""
     bucket = int(hashlib.sha256(template.encode("utf-8")).hexdigest()[:8], 16) % 100

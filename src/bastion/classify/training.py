@@ -16,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from bastion.classify.dataset import FUNCTIONALITY_CATEGORY, PROPAGANDA, Example, load_examples
+from bastion.classify.dataset import (
+    FUNCTIONALITY_CATEGORY,
+    PROPAGANDA,
+    Example,
+    load_examples,
+    training_files,
+)
 from bastion.classify.embeddings import embed
 from bastion.classify.features import SIZE, features
 from bastion.classify.language import SUPPORTED
@@ -145,7 +151,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("data/text"))
     parser.add_argument("--out", type=Path, default=Path("src/bastion/classify/model/tvec-v1.npz"))
     args = parser.parse_args()
-    examples = load_examples(sorted(args.data.glob("*.jsonl")))
+    examples = load_examples(training_files(args.data))
     model = train(examples)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
