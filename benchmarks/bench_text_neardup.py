@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from bastion.indexes.text_lsh import TextIndex
-from bastion.matching.service import _TEXT_CANDIDATE, TEXT_MIN_CONTAINMENT, TEXT_MIN_SIMILARITY
-from bastion.text.minhash import SMALL_CHUNK, chunk_signatures, containment
+from bastion.matching.service import _TEXT_CANDIDATE, text_hit_containment
+from bastion.text.minhash import chunk_signatures
 
 VOCABULARY = 50_000
 QUERIES = 2000
@@ -84,12 +84,7 @@ def bastion_side(bank: list[str]) -> tuple[Callable[[str], set[int]], float, int
         hits_per_chunk = index.query_many(np.stack([c.signature for c in chunks]), _TEXT_CANDIDATE)
         for chunk, hits in zip(chunks, hits_per_chunk, strict=True):
             for hit in hits:
-                contained = containment(hit.similarity, hit.shingles, chunk.shingles)
-                if chunk.shingles > SMALL_CHUNK:
-                    contained = max(
-                        contained, containment(hit.similarity, chunk.shingles, hit.shingles)
-                    )
-                if hit.similarity >= TEXT_MIN_SIMILARITY or contained >= TEXT_MIN_CONTAINMENT:
+                if text_hit_containment(hit.similarity, hit.shingles, chunk.shingles) is not None:
                     found.add(hit.id)
         return found
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -25,6 +26,19 @@ def web(bastion: Bastion) -> Iterator[TestClient]:
         create_app(bastion), base_url="https://testserver", follow_redirects=False
     ) as client:
         yield client
+
+
+@contextmanager
+def two_moderators(bastion: Bastion) -> Iterator[tuple[tuple[TestClient, str], ...]]:
+    """Moderators ana and ben, each logged in with a browser of their own: (client, CSRF)."""
+    app = create_app(bastion)
+    with (
+        TestClient(app, base_url="https://testserver", follow_redirects=False) as ana,
+        TestClient(app, base_url="https://testserver", follow_redirects=False) as ben,
+    ):
+        make_user(bastion, "ana", "moderator")
+        make_user(bastion, "ben", "moderator")
+        yield (ana, login(ana, "ana")), (ben, login(ben, "ben"))
 
 
 def _events(bastion: Bastion, action: str) -> list[AuditEvent]:
@@ -173,15 +187,8 @@ def test_moderator_reveals_and_decides_a_case(
 def test_a_case_held_by_someone_else_cannot_be_decided(
     bastion: Bastion, admin: dict[str, str]
 ) -> None:
-    app = create_app(bastion)
-    with (
-        TestClient(app, base_url="https://testserver", follow_redirects=False) as ana,
-        TestClient(app, base_url="https://testserver", follow_redirects=False) as ben,
-    ):
+    with two_moderators(bastion) as ((ana, ana_token), (ben, ben_token)):
         case = review_case(ana, admin, seed=3)
-        make_user(bastion, "ana", "moderator")
-        make_user(bastion, "ben", "moderator")
-        ana_token, ben_token = login(ana, "ana"), login(ben, "ben")
         assert ana.post(f"/console/cases/{case}/claim", data={"csrf_token": ana_token}).is_redirect
         taken = ben.post(f"/console/cases/{case}/claim", data={"csrf_token": ben_token})
         assert taken.status_code == 409 and "claimed by user:ana" in taken.text
@@ -201,15 +208,8 @@ def test_a_case_held_by_someone_else_cannot_be_decided(
 def test_an_escalated_case_waits_in_the_escalation_queue(
     bastion: Bastion, admin: dict[str, str]
 ) -> None:
-    app = create_app(bastion)
-    with (
-        TestClient(app, base_url="https://testserver", follow_redirects=False) as ana,
-        TestClient(app, base_url="https://testserver", follow_redirects=False) as ben,
-    ):
+    with two_moderators(bastion) as ((ana, ana_token), (ben, ben_token)):
         case = review_case(ana, admin, seed=14)
-        make_user(bastion, "ana", "moderator")
-        make_user(bastion, "ben", "moderator")
-        ana_token, ben_token = login(ana, "ana"), login(ben, "ben")
         ana.post(f"/console/cases/{case}/claim", data={"csrf_token": ana_token})
         ana.post(
             f"/console/cases/{case}/decision",

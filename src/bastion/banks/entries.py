@@ -83,11 +83,13 @@ def add_entry(
     filename: str | None = None,
 ) -> BankEntry:
     """Store an entry and its signal rows in the caller's transaction."""
+    if external_id is not None and len(external_id) > 256:
+        raise InvalidInput("`external_id` is longer than 256 characters.")
     entry = BankEntry(
         bank_id=bank.id,
         external_id=external_id,
         origin=origin,
-        filename=filename,
+        filename=filename[-512:] if filename else None,
         **labels_columns(labels),
     )
     session.add(entry)
@@ -116,8 +118,6 @@ def add_file_entry(
     external_id: str | None = None,
 ) -> tuple[BankEntry, FileSignals]:
     """Add an entry from a file: its digests and, for an image, a PDQ hash per bank view."""
-    if external_id is not None and len(external_id) > 256:
-        raise InvalidInput("`external_id` is longer than 256 characters.")
     signals = compute_file_signals(data, max_pixels=max_pixels)
     entry = add_entry(
         session,
@@ -127,7 +127,7 @@ def add_file_entry(
         origin="file",
         actor=actor,
         external_id=external_id,
-        filename=filename[-512:] if filename else None,
+        filename=filename,
     )
     return entry, signals
 
@@ -162,8 +162,6 @@ def add_text_entry(
     filename: str | None = None,
 ) -> tuple[BankEntry, TextSignals]:
     """Add known text (a post, a manifesto): exact and near-duplicate copies will match."""
-    if external_id is not None and len(external_id) > 256:
-        raise InvalidInput("`external_id` is longer than 256 characters.")
     signals = compute_text_signals(text, max_bytes=max_bytes)
     entry = add_entry(
         session,
@@ -173,7 +171,7 @@ def add_text_entry(
         origin="text",
         actor=actor,
         external_id=external_id,
-        filename=filename[-512:] if filename else None,
+        filename=filename,
     )
     return entry, signals
 

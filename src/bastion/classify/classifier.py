@@ -83,7 +83,8 @@ def classify_texts(
 ) -> list[Classification]:
     """Classify a batch of texts (batched embedding is much faster than one by one)."""
     model = model or shipped_model()
-    split = [pieces(clean_text(t)) for t in texts]
+    cleaned = [clean_text(t) for t in texts]
+    split = [pieces(t) for t in cleaned]
     flat = [p for group in split for p in group]
     normals = [normalize_text(p) for p in flat]
     embeddings = embed(flat)
@@ -91,7 +92,7 @@ def classify_texts(
     scores = model.calibrated(probabilities[:, model.propaganda])
     categories = model.category(embeddings)
     results, at = [], 0
-    for text, group in zip(texts, split, strict=True):
+    for text, group in zip(cleaned, split, strict=True):
         rows = range(at, at + len(group))
         at += len(group)
         worst = max(rows, key=lambda r: scores[r])
@@ -106,7 +107,8 @@ def classify_texts(
 def _one(
     model: TextModel, text: str, score: float, probabilities: Any, category: str
 ) -> Classification:
-    language = detect_language(clean_text(text))
+    """The result for one (cleaned) text."""
+    language = detect_language(text)
     limits = model.thresholds_for(language.code)
     band = "high" if score >= limits.high else ("review" if score >= limits.review else "none")
     benign = [(p, c) for p, c in zip(probabilities, model.classes, strict=True) if c != PROPAGANDA]

@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bastion.console.pages import came_from, redirect, render
+from bastion.console.pages import came_from, is_htmx, redirect, render
 
 HEADINGS = {
     401: "Please log in",
@@ -50,7 +50,7 @@ def console_error(request: Request, status: int, code: str, message: str) -> Res
         else:  # after logging in, go back to the page the form was on, not to its POST address
             target = came_from(request)
         login_url = "/console/login?next=" + quote(target, safe="")
-        if request.headers.get("hx-request") == "true":
+        if is_htmx(request):
             return Response(status_code=204, headers={"HX-Redirect": login_url})
         return redirect(login_url)
     login = getattr(request.state, "viewer", None)

@@ -59,7 +59,7 @@ def render(
     """Render a page with what every page needs: the user, the CSRF token, the exposure."""
     settings = request.app.state.bastion.settings
     viewer = Viewer.of(login) if isinstance(login, ConsoleSession) else login
-    shared: dict[str, Any] = {"user": viewer}
+    shared: dict[str, Any] = {"user": viewer, "htmx": is_htmx(request)}
     if viewer is not None:
         prefs = preferences_for(viewer.preferences, settings)
         shared.update(
@@ -75,7 +75,7 @@ def render(
 
 
 def redirect(url: str) -> Response:
-    """Post/redirect/get, and for htmx requests a client-side redirect."""
+    """Post/redirect/get: a 303 to `url`."""
     return RedirectResponse(url, status_code=303)
 
 

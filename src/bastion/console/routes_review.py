@@ -98,12 +98,7 @@ def _case_context(
 ) -> dict[str, Any]:
     prefs = preferences_for(login.user, bastion.settings)
     me = actor(login)
-    mine = (
-        item.claimed_by == me
-        and item.decision is None
-        and item.claim_expires_at is not None
-        and item.claim_expires_at > utcnow()
-    )
+    mine = _holds(item, login)
     if mine and not prefs.blur_media and _has_media(item) and note_reveal(login, item.id):
         # With the blur turned off, opening a claimed case is the reveal, so it is audited.
         record(session, me, "media.reveal", f"item:{item.id}", {"automatic": True})
@@ -136,6 +131,16 @@ def _case_context(
         "claim_minutes": bastion.settings.claim_minutes,
         "now_ts": utcnow().timestamp(),
     }
+
+
+def _holds(item: Item, login: ConsoleSession) -> bool:
+    """Whether this moderator holds a live claim on the undecided case."""
+    return (
+        item.claimed_by == actor(login)
+        and item.decision is None
+        and item.claim_expires_at is not None
+        and item.claim_expires_at > utcnow()
+    )
 
 
 def _media_kind(item: Item) -> str:
@@ -182,8 +187,7 @@ def reveal(
 ) -> Response:
     """Show one item's media unblurred; every reveal is audited and counted."""
     item = get_item(session, item_id)
-    held = item.claim_expires_at is not None and item.claim_expires_at > utcnow()
-    if item.claimed_by != actor(login) or item.decision is not None or not held:
+    if not _holds(item, login):
         raise InvalidInput("Claim the case before revealing its media.", code="not_claimed")
     if note_reveal(login, item.id):
         record(session, actor(login), "media.reveal", f"item:{item.id}", {"automatic": False})

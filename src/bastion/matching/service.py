@@ -113,6 +113,19 @@ class _Hit:
     containment: float | None = None
 
 
+def text_hit_containment(similarity: float, stored: int, query: int) -> float | None:
+    """How much of one chunk lies in the other, or None when a stored chunk (of `stored`
+    shingles) and a query chunk (of `query`) are too far apart to be a match."""
+    # A known post inside the query, or (for a window of some length) a passage of the query
+    # inside a chunk of a known document.
+    contained = containment(similarity, stored, query)
+    if query > SMALL_CHUNK:
+        contained = max(contained, containment(similarity, query, stored))
+    if similarity < TEXT_MIN_SIMILARITY and contained < TEXT_MIN_CONTAINMENT:
+        return None
+    return contained
+
+
 class Matcher:
     """Looks signals up in the database (exact) and in the PDQ index (Hamming)."""
 
@@ -206,14 +219,8 @@ class Matcher:
         found = self.text.index.query_many(signatures, _TEXT_CANDIDATE)
         for chunk, chunk_hits in zip(signals.chunks, found, strict=True):
             for hit in chunk_hits:
-                # A known post inside the query, or (for a window of some length) a passage
-                # of the query inside a chunk of a known document.
-                contained = containment(hit.similarity, hit.shingles, chunk.shingles)
-                if chunk.shingles > SMALL_CHUNK:
-                    contained = max(
-                        contained, containment(hit.similarity, chunk.shingles, hit.shingles)
-                    )
-                if hit.similarity < TEXT_MIN_SIMILARITY and contained < TEXT_MIN_CONTAINMENT:
+                contained = text_hit_containment(hit.similarity, hit.shingles, chunk.shingles)
+                if contained is None:
                     continue
                 if hit.id not in best or (hit.similarity, contained) > best[hit.id]:
                     best[hit.id] = (hit.similarity, contained)

@@ -9,10 +9,10 @@ platform as a signed webhook.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bastion.actions.webhooks import enqueue
@@ -43,20 +43,28 @@ class BankTarget:
     may_use_vetted: bool = False
 
 
-def queue(session: Session, name: str | None = None, limit: int = 50) -> list[Item]:
-    """Undecided review cases, highest priority first, oldest first among equals."""
-    query = (
-        select(Item)
-        .where(Item.verdict == "review", Item.decision.is_(None))
-        .options(selectinload(Item.matches))
-    )
+def _open_cases(query: Select[Any], name: str | None) -> Select[Any]:
+    """Undecided review cases (of one queue), highest priority first, oldest first."""
+    query = query.where(Item.verdict == "review", Item.decision.is_(None))
     if name is not None:
         query = query.where(Item.queue == name)
-    return list(
-        session.scalars(
-            query.order_by(Item.priority.desc(), Item.received_at, Item.id).limit(limit)
-        )
-    )
+    return query.order_by(Item.priority.desc(), Item.received_at, Item.id)
+
+
+def _unheld(now: datetime) -> ColumnElement[bool]:
+    """Unclaimed, or claimed with an expired claim."""
+    return or_(Item.claimed_by.is_(None), Item.claim_expires_at < now)
+
+
+def _free_for(moderator: str, now: datetime) -> ColumnElement[bool]:
+    """Unheld, or claimed by this moderator."""
+    return or_(_unheld(now), Item.claimed_by == moderator)
+
+
+def queue(session: Session, name: str | None = None, limit: int = 50) -> list[Item]:
+    """Undecided review cases, highest priority first, oldest first among equals."""
+    query = _open_cases(select(Item).options(selectinload(Item.matches)), name)
+    return list(session.scalars(query.limit(limit)))
 
 
 def claim(session: Session, item_id: int, moderator: str, ttl: timedelta = CLAIM_TTL) -> Item:
@@ -69,11 +77,7 @@ def claim(session: Session, item_id: int, moderator: str, ttl: timedelta = CLAIM
             Item.id == item_id,
             Item.verdict == "review",
             Item.decision.is_(None),
-            or_(
-                Item.claimed_by.is_(None),
-                Item.claimed_by == moderator,
-                Item.claim_expires_at < now,
-            ),
+            _free_for(moderator, now),
         )
         .values(claimed_by=moderator, claim_expires_at=now + ttl)
         .execution_options(synchronize_session=False)
@@ -92,16 +96,8 @@ def claim_next(
     session: Session, name: str | None, moderator: str, ttl: timedelta = CLAIM_TTL
 ) -> Item | None:
     """Claim the highest-priority case nobody else holds, or None when the queue is empty."""
-    now = utcnow()
-    query = select(Item.id).where(
-        Item.verdict == "review",
-        Item.decision.is_(None),
-        or_(Item.claimed_by.is_(None), Item.claimed_by == moderator, Item.claim_expires_at < now),
-    )
-    if name is not None:
-        query = query.where(Item.queue == name)
-    ordered = query.order_by(Item.priority.desc(), Item.received_at, Item.id).limit(50)
-    for candidate in session.scalars(ordered):
+    free = _open_cases(select(Item.id).where(_free_for(moderator, utcnow())), name)
+    for candidate in session.scalars(free.limit(50)):
         try:
             # A lost race changes nothing (the claim is a conditional UPDATE), so no savepoint.
             return claim(session, candidate, moderator, ttl)
@@ -187,7 +183,7 @@ def waiting_copies(session: Session, item: Item) -> list[Item]:
                 Item.id != item.id,
                 Item.verdict == "review",
                 Item.decision.is_(None),
-                or_(Item.claimed_by.is_(None), Item.claim_expires_at < utcnow()),
+                _unheld(utcnow()),
             )
             .order_by(Item.id)
             .limit(1000)
@@ -203,7 +199,7 @@ def _close(session: Session, item: Item, outcome: str, *, holder: str | None) ->
     held = (
         and_(Item.claimed_by == holder, Item.claim_expires_at >= now)
         if holder is not None
-        else or_(Item.claimed_by.is_(None), Item.claim_expires_at < now)
+        else _unheld(now)
     )
     # Not final when escalated: the case moves to the escalation queue for another reviewer.
     change: dict[str, Any] = (
