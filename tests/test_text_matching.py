@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from bastion.text.normalize import normalize_text
@@ -118,25 +119,33 @@ def test_removed_entries_stop_matching(client: TestClient, admin: dict[str, str]
     assert _match(client, admin, edited(original, 0.05, 2))["matches"] == []
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_signatures_travel_through_export_and_import(
-    client: TestClient, admin: dict[str, str]
+    client: TestClient, admin: dict[str, str], fmt: str
 ) -> None:
     make_bank(client, admin, "source")
     original = text(41)
+    long_text = " ".join(text(50 + i) for i in range(4))  # several chunk signatures
     _add(client, admin, "source", original)
-    exported = client.get("/v1/banks/source/export?format=csv", headers=admin)
-    assert exported.status_code == 200 and "text_minhash" in exported.text
+    _add(client, admin, "source", long_text)
+    exported = client.get(f"/v1/banks/source/export?format={fmt}", headers=admin)
+    assert exported.status_code == 200 and exported.text.count("text_minhash") > 2
     make_bank(client, admin, "copy")
     client.delete("/v1/banks/source", headers=admin)
     imported = client.post(
         "/v1/banks/copy/import",
-        files={"file": ("list.csv", exported.content, "text/csv")},
-        data={"format": "csv"},
+        files={"file": (f"list.{fmt}", exported.content, "text/plain")},
+        data={"format": fmt},
         headers=admin,
     )
     assert imported.status_code in (200, 201), imported.text
+    # One entry per exported entry, not one per chunk signature.
+    assert imported.json()["added"] == 2
+    assert client.get("/v1/banks/copy", headers=admin).json()["entries"] == 2
     found = _match(client, admin, edited(original, 0.05, 4))["matches"]
     assert found and found[0]["bank"] == "copy"
+    page = " ".join(long_text.split()[150:290])
+    assert _match(client, admin, page)["matches"][0]["bank"] == "copy"
 
 
 def test_bad_text_gets_a_clear_error(client: TestClient, admin: dict[str, str]) -> None:

@@ -56,7 +56,7 @@ def import_rows(
 ) -> ImportReport:
     """Add every row to the bank; in all-or-nothing mode raise (and write nothing) on bad rows."""
     report = ImportReport()
-    batch: list[ImportRow] = []
+    batch: list[list[ImportRow]] = []  # one list of rows per entry
     for row in _decoded(rows, report):
         report.rows += 1
         if isinstance(row, RowError) and row.message == NOT_UTF8:
@@ -74,10 +74,13 @@ def import_rows(
             continue
         if all_or_nothing and report.error_count:
             continue  # keep reading to report every bad row, but stop writing
-        batch.append(row)
+        if batch and row.group is not None and batch[-1][0].group == row.group:
+            batch[-1].append(row)
+            continue
         if len(batch) >= BATCH:
             report.added += _write_batch(session, bank, batch)
             batch = []
+        batch.append([row])
     if batch and not (all_or_nothing and report.error_count):
         report.added += _write_batch(session, bank, batch)
     if all_or_nothing and report.error_count:
@@ -113,22 +116,24 @@ def _decoded(
         ) from exc
 
 
-def _write_batch(session: Session, bank: Bank, batch: list[ImportRow]) -> int:
+def _write_batch(session: Session, bank: Bank, batch: list[list[ImportRow]]) -> int:
+    """Insert one entry per group of rows (labels and external id from its first row)."""
     entries = [
         {
             "bank_id": bank.id,
-            "external_id": row.external_id,
+            "external_id": rows[0].external_id,
             "origin": "import",
-            **labels_columns(row.labels),
+            **labels_columns(rows[0].labels),
         }
-        for row in batch
+        for rows in batch
     ]
     ids = session.scalars(
         insert(BankEntry).returning(BankEntry.id, sort_by_parameter_order=True), entries
     ).all()
     signals = [
         {"entry_id": entry_id, "bank_id": bank.id, "view": None, "quality": None, **signal}
-        for entry_id, row in zip(ids, batch, strict=True)
+        for entry_id, rows in zip(ids, batch, strict=True)
+        for row in rows
         for signal in signal_rows(row.signal_type, row.value)
     ]
     session.execute(insert(EntrySignal), signals)

@@ -45,6 +45,9 @@ class ImportRow:
     value: str
     labels: EntryLabels
     external_id: str | None = None
+    # The exporting bank's entry id (native formats): consecutive rows that share it are the
+    # signals of one entry (a text's chunk signatures, an image's PDQ and file hashes).
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,7 @@ def make_row(
     *,
     labels: EntryLabels | Mapping[str, object] | None = None,
     external_id: str | None = None,
+    group: str | None = None,
 ) -> ImportRow | RowError:
     """Validate one row's fields into an ImportRow, or say what is wrong with them."""
     if not signal_type or not signal_type.strip():
@@ -129,7 +133,7 @@ def make_row(
     ident = external_id.strip() if external_id else ""
     if len(ident) > MAX_EXTERNAL_ID_LENGTH:
         return RowError(line, f"external_id: longer than {MAX_EXTERNAL_ID_LENGTH} characters")
-    return ImportRow(line, kind, normal, labels, ident or None)
+    return ImportRow(line, kind, normal, labels, ident or None, (group or "").strip() or None)
 
 
 def labels_from_fields(fields: Mapping[str, object]) -> EntryLabels:

@@ -6,8 +6,9 @@ Header row required. Columns (any order, any case):
 - `category`: a TCO Art. 2(7) point (`a`..`e`, `2(7)(a)`, `incitement` ...).
 - `behaviours`, `entities`: tags separated by `|`.
 - `source`, `note`, `external_id`: text.
-- `entry_id`: written on export so rows can be traced back; ignored on import (entries get
-  new ids in the bank they are imported into).
+- `entry_id`: written on export so rows can be traced back. On import, consecutive rows with
+  the same `entry_id` become one entry with several signals (a text's chunk signatures, an
+  image's PDQ and file hashes); entries get new ids in the bank they are imported into.
 
 Any other column is an error, so that a misspelt `categroy` cannot silently drop labels from
 an all-or-nothing import, except columns named `x_...`, which are ignored and free for the
@@ -143,6 +144,7 @@ def _row(record: Record, header: list[str]) -> ImportRow | RowError:
         cells.get("value"),
         labels=labels,
         external_id=unescape_formula(cells.get("external_id", "")),
+        group=cells.get("entry_id"),
     )
 
 

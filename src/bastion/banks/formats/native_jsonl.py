@@ -2,7 +2,7 @@
 
 Keys as the CSV columns (`signal_type`, `value` required; `category`, `source`, `note`,
 `external_id` strings or null; `behaviours`, `entities` arrays of strings; `entry_id` written
-on export and ignored on import). Unknown keys are errors unless they start with `x_`.
+on export; on import, consecutive lines with the same `entry_id` become one entry). Unknown keys are errors unless they start with `x_`.
 Blank lines are skipped.
 """
 
@@ -94,6 +94,9 @@ def _row(number: int, text: str) -> ImportRow | RowError:
             continue
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             return RowError(number, f"{key}: expected an array of strings")
+    group = data.get("entry_id")
+    if group is not None and (isinstance(group, bool) or not isinstance(group, int | str)):
+        return RowError(number, f"entry_id: expected a number or a string, found {_kind(group)}")
     labels: dict[str, object] = {key: data.get(key) for key in ("category", "source", "note")}
     labels.update({key: data.get(key) or [] for key in _LIST_KEYS})
     return make_row(
@@ -102,6 +105,7 @@ def _row(number: int, text: str) -> ImportRow | RowError:
         data.get("value"),
         labels=labels,
         external_id=data.get("external_id"),
+        group=None if group is None else str(group),
     )
 
 
