@@ -293,3 +293,68 @@ class AuditEvent(Base):
     # The chain: SHA-256 of the previous row's hash and this row's content (bastion.audit).
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class RemovalOrder(Base):
+    """A TCO Art. 3 removal order: its Annex I fields as the authority sent them, the exact
+    time Bastion received it, and the one-hour clock. An order that is missing mandatory
+    fields is still stored (status `incomplete`): a malformed order is not a lost order."""
+
+    __tablename__ = "removal_orders"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(128), unique=True)
+    authority: Mapped[str | None] = mapped_column(String(256))
+    member_state: Mapped[str | None] = mapped_column(String(2))
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_via: Mapped[str] = mapped_column(String(16))  # api or console
+    received_by: Mapped[str] = mapped_column(String(128))
+    urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    identifiers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)  # Art. 2(7) a-e
+    reasons: Mapped[str | None] = mapped_column(Text)
+    redress: Mapped[str | None] = mapped_column(Text)
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    non_disclosure_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    missing: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # incomplete, executing, removed, paused (Annex III sent, clock stopped), cannot_comply
+    status: Mapped[str] = mapped_column(String(16))
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Annex III: why the provider cannot comply (yet), and when the cause ended.
+    obstacle: Mapped[str | None] = mapped_column(String(32))
+    obstacle_details: Mapped[str | None] = mapped_column(Text)
+    obstacle_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    final_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    targets: Mapped[list[OrderTarget]] = relationship(
+        back_populates="order",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="OrderTarget.id",
+    )
+
+    __table_args__ = (
+        Index("ix_removal_orders_open", "status", "deadline_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class OrderTarget(Base):
+    """One thing an order names (a URL, the platform's id, a hash) and the item it found."""
+
+    __tablename__ = "order_targets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("removal_orders.id", ondelete="CASCADE"), index=True
+    )
+    locator: Mapped[str] = mapped_column(String(16))  # url, external_id, sha256, md5
+    value: Mapped[str] = mapped_column(Text)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    order: Mapped[RemovalOrder] = relationship(back_populates="targets")
