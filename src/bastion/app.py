@@ -18,9 +18,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion import __version__
 from bastion.actions.worker import WebhookWorker, endpoint_for
-from bastion.api.routes import banks, cases, hashing, health, items, matching, policy
+from bastion.api.routes import banks, cases, hashing, health, items, matching, orders, policy
 from bastion.auth.users import LoginLimiter
 from bastion.classify.classifier import warm as warm_classifier
+from bastion.compliance.order_clock import OrderClock
 from bastion.console import routes_admin, routes_login, routes_review
 from bastion.console.errors import SecurityHeaders, console_error, is_console
 from bastion.console.pages import HERE as CONSOLE_DIR
@@ -44,7 +45,10 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
         worker = WebhookWorker(bastion, endpoint) if endpoint else None
         if worker:
             worker.start()
+        clock = OrderClock(bastion, bastion.settings.order_clock_seconds)
+        clock.start()
         yield
+        clock.stop()
         if worker:
             worker.stop()
         bastion.close()
@@ -57,7 +61,7 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
     )
     app.state.bastion = bastion
     app.state.login_limiter = LoginLimiter()
-    for module in (health, hashing, matching, banks, items, cases, policy):
+    for module in (health, hashing, matching, banks, items, cases, policy, orders):
         app.include_router(module.router)
     for console in (routes_login, routes_review, routes_admin):
         app.include_router(console.router)

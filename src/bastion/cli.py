@@ -17,6 +17,7 @@ from bastion.banks import service as bank_service
 from bastion.banks.formats import FORMATS, reader_for, writer_for
 from bastion.banks.importer import export_rows, import_rows
 from bastion.banks.labels import EntryLabels
+from bastion.cli_orders import order_app
 from bastion.cli_text import register as register_text_commands
 from bastion.errors import BastionError, InvalidInput
 from bastion.runtime import Bastion
@@ -45,6 +46,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(policy_app, name="policy")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(order_app, name="order", no_args_is_help=True)
 
 register_text_commands(app)
 
@@ -417,7 +419,7 @@ def bank_export(
 
 @token_app.command("create")
 def token_create(
-    role: Annotated[str, typer.Option(help="admin or platform.")],
+    role: Annotated[str, typer.Option(help="admin, platform or authority.")],
     name: Annotated[str, typer.Option(help="Who or what uses the token.")] = "api",
     platform: Annotated[str, typer.Option(help="Platform the items belong to.")] = "default",
 ) -> None:

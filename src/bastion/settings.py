@@ -89,6 +89,40 @@ class Settings(BaseSettings):
         "(each moderator can lower or raise it in Settings).",
     )
 
+    order_escalation_minutes: str = Field(
+        default="30,15",
+        description="Escalate an open removal order when this many minutes are left (comma-"
+        "separated), and again when it is overdue: a webhook and an e-mail to the on-call "
+        "address.",
+    )
+    order_clock_seconds: float = Field(
+        default=15, gt=0, le=300, description="How often the removal-order clock is checked."
+    )
+    oncall_email: str | None = Field(
+        default=None, description="Who is paged about removal orders (needs the SMTP settings)."
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for on-call e-mail.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
+    smtp_sender: str = Field(
+        default="bastion@localhost", description="The From address of Bastion's e-mail."
+    )
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS with the SMTP server.")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if required.")
+    smtp_password: str | None = Field(default=None, description="SMTP password, if required.")
+
+    @field_validator("order_escalation_minutes")
+    @classmethod
+    def _marks_are_minutes(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if not all(p.isdigit() and 0 < int(p) < 60 for p in parts):
+            raise ValueError("BASTION_ORDER_ESCALATION_MINUTES: whole minutes 1-59, e.g. 30,15")
+        return value
+
+    @property
+    def order_escalation_marks(self) -> tuple[int, ...]:
+        """The minutes-left marks at which open orders are escalated."""
+        return tuple(int(p) for p in self.order_escalation_minutes.split(",") if p.strip())
+
     @model_validator(mode="after")
     def _webhook_needs_a_secret(self) -> Settings:
         # An unsigned action feed would let anyone who can reach the platform forge removals.

@@ -25,6 +25,10 @@ class Action(StrEnum):
     BANKS_CONTRIBUTE = "banks.contribute"
     WEBHOOKS_MANAGE = "webhooks.manage"
     CONSOLE = "console"
+    ORDERS_SUBMIT = "orders.submit"
+    ORDERS_READ = "orders.read"
+    ORDERS_MANAGE = "orders.manage"
+    ORDERS_CONFIRM = "orders.confirm"
 
 
 # Why each role has what it has:
@@ -36,11 +40,22 @@ class Action(StrEnum):
 #   the content she just confirmed (or a wrong match, to an allow-list) to a bank as part of
 #   that decision, but curating banks (import, edit, remove, export) stays with admins.
 # - auditor: read-only oversight: the audit log and what was matched, never content changes.
+# - authority: a competent authority's (or its relay's) token: sends removal orders and reads
+#   the ones it sent, nothing else.
+# - platform: also confirms that it removed what an order named (the Annex II time).
 ROLE_PERMISSIONS: dict[str, frozenset[Action]] = {
     "admin": frozenset(Action),
     "platform": frozenset(
-        {Action.HASH, Action.MATCH, Action.ITEMS_SUBMIT, Action.ITEMS_READ, Action.BANKS_READ}
+        {
+            Action.HASH,
+            Action.MATCH,
+            Action.ITEMS_SUBMIT,
+            Action.ITEMS_READ,
+            Action.BANKS_READ,
+            Action.ORDERS_CONFIRM,
+        }
     ),
+    "authority": frozenset({Action.ORDERS_SUBMIT, Action.ORDERS_READ}),
     "moderator": frozenset(
         {
             Action.CONSOLE,
@@ -60,12 +75,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[Action]] = {
             Action.BANKS_READ,
             Action.AUDIT_READ,
             Action.POLICY_READ,
+            Action.ORDERS_READ,
         }
     ),
 }
 ROLES = tuple(ROLE_PERMISSIONS)
 # API tokens are for machines; people log into the console with a username and password.
-TOKEN_ROLES = ("admin", "platform")
+TOKEN_ROLES = ("admin", "platform", "authority")
 USER_ROLES = ("admin", "moderator", "auditor")
 
 

@@ -1,0 +1,1 @@
+"""EU compliance: removal orders, vault, notices, complaints, statements, reports."""

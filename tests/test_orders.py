@@ -1,0 +1,339 @@
+"""Removal orders (TCO Art. 3): receipt, immediate disabling, the one-hour clock and its
+escalations (webhook + e-mail to a real local SMTP server), Annex II/III, exposure."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from email import message_from_bytes
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from bastion.auth.tokens import create_token
+from bastion.compliance.order_clock import Mailer, check_clocks
+from bastion.db.base import utcnow
+from bastion.db.models import Delivery, RemovalOrder
+from bastion.runtime import Bastion
+from builders.api import image_bytes
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message; `down` refuses them (SMTP 451)."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self.down = False
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.down:
+            return "451 try again later"
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, Mailer]]:
+    handler = Inbox()
+    with socket.socket() as probe:  # aiosmtpd needs a concrete port to check it started
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, Mailer("127.0.0.1", port, "bastion@test.local", "oncall@test.local")
+    controller.stop()
+
+
+@pytest.fixture
+def authority(bastion: Bastion) -> dict[str, str]:
+    with bastion.session() as session:
+        _, secret = create_token(session, name="fr-ocrt", role="authority")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def order(reference: str = "FR-2026-0001", **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "reference": reference,
+        "authority": "Office central (test)",
+        "member_state": "FR",
+        "issued_at": "2026-11-26T09:00:00+01:00",
+        "urls": ["https://videos.example.net/watch?v=AAA"],
+        "categories": ["a", "c"],
+        "reasons": "Glorification of an attack by the (invented) Iron Dawn Brigade.",
+        "redress": "Appeal to the administrative court within two months.",
+    }
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def deliveries(bastion: Bastion, event: str) -> list[dict[str, Any]]:
+    with bastion.session() as session:
+        rows = session.scalars(
+            select(Delivery).where(Delivery.event == event).order_by(Delivery.id)
+        )
+        return [d.payload for d in rows]
+
+
+def test_an_order_disables_every_copy_at_once_and_starts_the_clock(
+    client: TestClient, platform: dict[str, str], authority: dict[str, str], bastion: Bastion
+) -> None:
+    url_item = client.post(
+        "/v1/items",
+        json={"external_id": "post-1", "url": "https://www.videos.example.net/watch?v=AAA"},
+        headers=platform,
+    ).json()
+    data = image_bytes(7)
+    image_item = client.post(
+        "/v1/items",
+        files={"file": ("x.jpg", data, "image/jpeg")},
+        data={"external_id": "img-9"},
+        headers=platform,
+    ).json()
+    body = order(
+        identifiers={"sha256": [hashlib.sha256(data).hexdigest()], "external_ids": ["gone-1"]},
+        urls=["https://videos.example.net/watch?v=AAA", "https://other.example/x"],
+    )
+    before = utcnow()
+    response = client.post("/v1/orders", json=body, headers=authority)
+    assert response.status_code == 201, response.text
+    got = response.json()
+    assert got["status"] == "executing" and got["missing"] == []
+    deadline = got["deadline_at"]
+    received = got["received_at"]
+    from datetime import datetime
+
+    assert datetime.fromisoformat(deadline) - datetime.fromisoformat(received) == timedelta(hours=1)
+    assert datetime.fromisoformat(received) >= before
+    assert 3500 <= got["seconds_left"] <= 3600
+    found = {(t["locator"], t["value"]): t["item_id"] for t in got["targets"]}
+    assert found[("url", "https://videos.example.net/watch?v=AAA")] == url_item["id"]
+    assert found[("sha256", hashlib.sha256(data).hexdigest())] == image_item["id"]
+    assert found[("url", "https://other.example/x")] is None  # never seen: still named
+    assert found[("external_id", "gone-1")] is None
+    assert all(t["disabled_at"] for t in got["targets"])
+    sent = deliveries(bastion, "order.disable")
+    assert len(sent) == 4
+    assert {p["scope"] for p in sent} == {"all_member_states"}
+    assert {p.get("item_id") for p in sent} == {url_item["id"], image_item["id"], None}
+    assert all(p["order"]["reference"] == "FR-2026-0001" for p in sent)
+    # The item itself is decided: removed under the order, not waiting in a review queue.
+    shown = client.get(f"/v1/items/{url_item['id']}", headers=platform).json()
+    assert shown["decision"]["outcome"] == "remove"
+
+
+def test_a_malformed_order_is_recorded_and_every_problem_named(
+    client: TestClient, authority: dict[str, str], admin: dict[str, str]
+) -> None:
+    body = order(reference="FR-BAD", member_state="XX", categories=["z"], issued_at=None)
+    del body["reasons"]
+    response = client.post("/v1/orders", json=body, headers=authority)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "order_incomplete"
+    assert error["details"]["missing"] == ["categories", "issued_at", "member_state", "reasons"]
+    assert "member_state" in error["message"] and "reasons: missing" in error["message"]
+    stored = client.get(f"/v1/orders/{error['details']['order_id']}", headers=admin).json()
+    assert stored["status"] == "incomplete" and stored["received_at"]
+    assert stored["deadline_at"] is None  # the clock waits for the missing information
+    not_json = client.post(
+        "/v1/orders", content=b"reference: FR-1\x00", headers=authority | {"content-type": "x"}
+    )
+    assert not_json.status_code == 422
+    assert not_json.json()["error"]["details"]["order_id"] > stored["id"]
+    naive = client.post(
+        "/v1/orders", json=order("FR-NAIVE", issued_at="2026-11-26T09:00:00"), headers=authority
+    )
+    assert naive.json()["error"]["details"]["problems"]["issued_at"].startswith("give a time zone")
+
+
+def test_a_duplicate_reference_points_at_the_first_order(
+    client: TestClient, authority: dict[str, str]
+) -> None:
+    first = client.post("/v1/orders", json=order(), headers=authority).json()
+    again = client.post("/v1/orders", json=order(), headers=authority)
+    assert again.status_code == 409
+    assert again.json()["error"]["details"] == {
+        "order_id": first["id"],
+        "url": f"/v1/orders/{first['id']}",
+    }
+
+
+def test_confirmed_removal_gives_annex_ii(
+    client: TestClient, authority: dict[str, str], platform: dict[str, str]
+) -> None:
+    created = client.post("/v1/orders", json=order(), headers=authority).json()
+    early = client.get(f"/v1/orders/{created['id']}/annex-ii", headers=authority)
+    assert early.status_code == 409
+    done = client.post(f"/v1/orders/{created['id']}/removed", json={}, headers=platform)
+    assert done.status_code == 200 and done.json()["status"] == "removed"
+    report = client.get(f"/v1/orders/{created['id']}/annex-ii", headers=authority).json()
+    assert report["order_reference"] == "FR-2026-0001"
+    assert report["within_one_hour"] is True and report["removed_at"]
+    retry = client.post(f"/v1/orders/{created['id']}/removed", json={}, headers=platform)
+    assert retry.json()["removed_at"] == done.json()["removed_at"]  # the first time stands
+    future = client.post(
+        "/v1/orders",
+        json=order("FR-2"),
+        headers=authority,
+    ).json()
+    wrong = client.post(
+        f"/v1/orders/{future['id']}/removed",
+        json={"removed_at": "2030-01-01T00:00:00Z"},
+        headers=platform,
+    )
+    assert wrong.status_code == 422
+
+
+def test_an_obstacle_stops_the_clock_and_resuming_restarts_it(
+    client: TestClient, authority: dict[str, str], admin: dict[str, str], bastion: Bastion
+) -> None:
+    created = client.post("/v1/orders", json=order(), headers=authority).json()
+    annex = client.post(
+        f"/v1/orders/{created['id']}/obstacle",
+        json={"reason": "technical", "details": "Storage cluster offline since 09:12 UTC."},
+        headers=admin,
+    )
+    assert annex.status_code == 200 and annex.json()["reason"] == "technical"
+    paused = client.get(f"/v1/orders/{created['id']}", headers=admin).json()
+    assert paused["status"] == "paused" and paused["deadline_at"] is None
+    assert client.get(f"/v1/orders/{created['id']}/annex-iii", headers=authority).status_code == 200
+    resumed = client.post(f"/v1/orders/{created['id']}/resume", json={}, headers=admin).json()
+    assert resumed["status"] == "executing"
+    assert resumed["deadline_at"] > created["deadline_at"]  # one full hour from the restart
+    assert len(deliveries(bastion, "order.disable")) == 2  # the platform is told again
+    bad = client.post(
+        f"/v1/orders/{created['id']}/obstacle",
+        json={"reason": "too busy", "details": "x"},
+        headers=admin,
+    )
+    assert bad.status_code == 422
+
+
+def test_a_clarification_completes_an_incomplete_order(
+    client: TestClient, authority: dict[str, str], admin: dict[str, str]
+) -> None:
+    sent = client.post("/v1/orders", json=order(urls=[]), headers=authority)
+    order_id = sent.json()["error"]["details"]["order_id"]
+    blocked = client.post(f"/v1/orders/{order_id}/resume", json={}, headers=admin)
+    assert blocked.status_code == 422 and blocked.json()["error"]["details"]["missing"] == ["urls"]
+    still = client.post(
+        f"/v1/orders/{order_id}/resume",
+        json={"clarification": {"urls": ["not a url"]}},
+        headers=admin,
+    )
+    assert still.status_code == 422
+    fixed = client.post(
+        f"/v1/orders/{order_id}/resume",
+        json={"clarification": {"urls": ["https://videos.example.net/watch?v=BBB"]}},
+        headers=admin,
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["status"] == "executing" and fixed.json()["deadline_at"]
+
+
+def test_escalations_page_by_webhook_and_email_once_each(
+    client: TestClient,
+    authority: dict[str, str],
+    bastion: Bastion,
+    inbox: tuple[Inbox, Mailer],
+) -> None:
+    handler, mailer = inbox
+    created = client.post("/v1/orders", json=order(), headers=authority).json()
+    with bastion.session() as session:
+        received = session.get(RemovalOrder, created["id"]).received_at  # type: ignore[union-attr]
+
+    def tick(minutes: int) -> int:
+        with bastion.session() as session:
+            return check_clocks(
+                session, now=received + timedelta(minutes=minutes), marks=(30, 15), mailer=mailer
+            )
+
+    assert tick(10) == 0 and handler.messages == []
+    assert tick(31) == 1
+    assert tick(32) == 0  # once per level
+    handler.down = True
+    assert tick(46) == 1  # the webhook goes out; the e-mail fails and waits
+    assert len(handler.messages) == 1
+    handler.down = False
+    assert tick(47) == 0 and len(handler.messages) == 2  # retried, not duplicated
+    assert tick(61) == 1
+    levels = [p["level"] for p in deliveries(bastion, "order.escalation")]
+    assert levels == ["30m", "15m", "overdue"]
+    subjects = [m["Subject"] for m in handler.messages]
+    assert subjects[0].endswith("29 minutes left") or "30 minutes left" in subjects[0]
+    assert "OVERDUE" in subjects[-1] and "FR-2026-0001" in subjects[-1]
+    assert handler.messages[0]["To"] == "oncall@test.local"
+
+
+def test_a_late_start_sends_only_the_most_urgent_level(
+    client: TestClient, authority: dict[str, str], bastion: Bastion
+) -> None:
+    created = client.post("/v1/orders", json=order(), headers=authority).json()
+    with bastion.session() as session:
+        row = session.get(RemovalOrder, created["id"])
+        assert row is not None
+        assert (
+            check_clocks(
+                session, now=row.received_at + timedelta(hours=2), marks=(30, 15), mailer=None
+            )
+            == 1
+        )
+    assert [p["level"] for p in deliveries(bastion, "order.escalation")] == ["overdue"]
+
+
+def test_two_final_orders_in_a_year_make_the_platform_exposed(
+    client: TestClient, authority: dict[str, str], admin: dict[str, str]
+) -> None:
+    ids = [
+        client.post("/v1/orders", json=order(f"FR-{i}"), headers=authority).json()["id"]
+        for i in range(2)
+    ]
+    listed = client.get("/v1/orders", headers=admin).json()
+    assert listed["exposure"] == {"final_orders_12_months": 0, "exposed": False}
+    client.post(f"/v1/orders/{ids[0]}/final", headers=admin)
+    assert client.get("/v1/orders", headers=admin).json()["exposure"]["exposed"] is False
+    client.post(f"/v1/orders/{ids[1]}/final", headers=admin)
+    assert client.get("/v1/orders", headers=admin).json()["exposure"] == {
+        "final_orders_12_months": 2,
+        "exposed": True,
+    }
+
+
+def test_roles_around_orders(
+    client: TestClient,
+    authority: dict[str, str],
+    platform: dict[str, str],
+    bastion: Bastion,
+) -> None:
+    created = client.post("/v1/orders", json=order(), headers=authority).json()
+    assert client.post("/v1/orders", json=order("P-1"), headers=platform).status_code == 403
+    assert client.get("/v1/orders", headers=platform).status_code == 403
+    assert (
+        client.post(
+            f"/v1/orders/{created['id']}/obstacle",
+            json={"reason": "technical", "details": "x"},
+            headers=authority,
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(f"/v1/orders/{created['id']}/removed", json={}, headers=authority).status_code
+        == 403
+    )
+    assert client.get("/v1/banks", headers=authority).status_code == 403
+    assert (
+        client.post(
+            "/v1/items", json={"external_id": "a", "url": "https://a.example/"}, headers=authority
+        ).status_code
+        == 403
+    )
+    with bastion.session() as session:
+        _, secret = create_token(session, name="de-bka", role="authority")
+    other = {"Authorization": f"Bearer {secret}"}
+    assert client.get(f"/v1/orders/{created['id']}", headers=other).status_code == 404
+    assert client.get("/v1/orders", headers=other).json()["orders"] == []
