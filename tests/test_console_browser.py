@@ -214,3 +214,52 @@ def test_moderator_reveals_and_decides_in_a_real_browser(
         _shoot(auditor, "audit-log", tmp_path)
         _accessible(auditor)
         browser.close()
+
+
+def test_removal_order_countdown_ticks_in_a_real_browser(
+    live: tuple[str, Bastion], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, bastion = live
+    authority = _token(bastion, "authority")
+    order = {
+        "reference": "FR-2026-0042",
+        "authority": "Office central (test)",
+        "member_state": "FR",
+        "issued_at": "2026-11-26T09:00:00+01:00",
+        "urls": ["https://videos.example.net/watch?v=AAA"],
+        "categories": ["a"],
+        "reasons": "Glorification (invented group).",
+        "redress": "Administrative court.",
+    }
+    with httpx.Client(base_url=base, headers=authority) as api:
+        assert api.post("/v1/orders", json=order).status_code == 201
+    make_user(bastion, "root", "admin")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1366, "height": 820})
+        page.goto(f"{base}/console/login?next=%2Fconsole%2Forders")
+        page.get_by_label("Username").fill("root")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Removal orders")).to_be_visible()
+        clock = page.locator("#orders time.countdown")
+        expect(clock).to_contain_text(":")
+        first = clock.text_content()
+        # The countdown is live: it changes without a reload.
+        page.wait_for_function(
+            "first => document.querySelector('#orders time.countdown').textContent !== first",
+            arg=first,
+            timeout=5000,
+        )
+        assert page.locator("#orders time.countdown").text_content().startswith(("59:", "60:"))
+        _shoot(page, "orders", tmp_path)
+        _accessible(page)
+        page.get_by_role("link", name="1", exact=True).click()
+        expect(page.get_by_role("heading", name="Removal order FR-2026-0042")).to_be_visible()
+        _accessible(page)
+        browser.close()

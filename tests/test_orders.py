@@ -15,12 +15,14 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from bastion.app import create_app
 from bastion.auth.tokens import create_token
 from bastion.compliance.order_clock import Mailer, check_clocks
 from bastion.db.base import utcnow
 from bastion.db.models import Delivery, RemovalOrder
 from bastion.runtime import Bastion
 from builders.api import image_bytes
+from builders.console import login, make_user
 
 
 class Inbox:
@@ -337,3 +339,72 @@ def test_roles_around_orders(
     other = {"Authorization": f"Bearer {secret}"}
     assert client.get(f"/v1/orders/{created['id']}", headers=other).status_code == 404
     assert client.get("/v1/orders", headers=other).json()["orders"] == []
+
+
+# The console desk
+
+
+@pytest.fixture
+def web(bastion: Bastion) -> Iterator[TestClient]:
+    with TestClient(
+        create_app(bastion), base_url="https://testserver", follow_redirects=False
+    ) as client:
+        yield client
+
+
+def test_an_admin_enters_an_order_in_the_console_and_handles_it(
+    web: TestClient, bastion: Bastion
+) -> None:
+    make_user(bastion, "root", "admin")
+    csrf = login(web, "root")
+    form = {
+        "csrf_token": csrf,
+        "reference": "DE-77",
+        "authority": "BKA (test)",
+        "member_state": "DE",
+        "issued_at": "2026-11-26T08:00:00Z",
+        "urls": "https://videos.example.net/watch?v=CCC\n\n",
+        "categories": ["c"],
+        "reasons": "Solicits participation in an invented group.",
+        "redress": "Administrative court.",
+    }
+    created = web.post("/console/orders", data=form)
+    assert created.status_code == 303
+    page_url = created.headers["location"]
+    page = web.get(page_url)
+    assert page.status_code == 200
+    assert 'class="countdown"' in page.text and "data-deadline=" in page.text
+    assert "https://videos.example.net/watch?v=CCC" in page.text
+    listing = web.get("/console/orders")
+    assert "DE-77" in listing.text and "Not exposed" in listing.text
+    broken = web.post("/console/orders", data={**form, "reference": "DE-78", "member_state": ""})
+    assert broken.status_code == 422
+    assert (
+        "<strong>member_state</strong>" in broken.text and "was recorded as received" in broken.text
+    )
+    stopped = web.post(
+        f"{page_url}/obstacle",
+        data={"csrf_token": csrf, "reason": "force_majeure", "details": "Data-centre flood."},
+    )
+    assert stopped.status_code == 303
+    paused = web.get(page_url)
+    assert "Annex III" in paused.text and "force majeure" in paused.text
+    assert web.post(f"{page_url}/resume", data={"csrf_token": csrf}).status_code == 303
+    assert web.post(f"{page_url}/removed", data={"csrf_token": csrf}).status_code == 303
+    done = web.get(page_url)
+    assert "Annex II" in done.text and '"within_one_hour": true' in done.text
+    again = web.post(
+        f"{page_url}/obstacle", data={"csrf_token": csrf, "reason": "technical", "details": "x"}
+    )
+    assert again.status_code == 409 and "is removed" in again.text
+
+
+def test_auditors_see_orders_but_cannot_act(
+    web: TestClient, bastion: Bastion, authority: dict[str, str]
+) -> None:
+    order_id = web.post("/v1/orders", json=order(), headers=authority).json()["id"]
+    make_user(bastion, "olga", "auditor")
+    login(web, "olga")
+    page = web.get(f"/console/orders/{order_id}")
+    assert page.status_code == 200 and "FR-2026-0001" in page.text
+    assert "/obstacle" not in page.text and "Enter an order" not in web.get("/console/orders").text

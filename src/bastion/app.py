@@ -22,7 +22,7 @@ from bastion.api.routes import banks, cases, hashing, health, items, matching, o
 from bastion.auth.users import LoginLimiter
 from bastion.classify.classifier import warm as warm_classifier
 from bastion.compliance.order_clock import OrderClock
-from bastion.console import routes_admin, routes_login, routes_review
+from bastion.console import routes_admin, routes_login, routes_orders, routes_review
 from bastion.console.errors import SecurityHeaders, console_error, is_console
 from bastion.console.pages import HERE as CONSOLE_DIR
 from bastion.errors import BastionError, TooLarge
@@ -63,7 +63,7 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
     app.state.login_limiter = LoginLimiter()
     for module in (health, hashing, matching, banks, items, cases, policy, orders):
         app.include_router(module.router)
-    for console in (routes_login, routes_review, routes_admin):
+    for console in (routes_login, routes_review, routes_admin, routes_orders):
         app.include_router(console.router)
     app.mount(
         "/console/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console-static"

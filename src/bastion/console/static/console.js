@@ -45,4 +45,22 @@
       control.click();
     }
   });
+  // Removal-order countdowns tick every second from the deadline the server rendered.
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time.countdown[data-deadline]").forEach(function (el) {
+      var left = Math.round((Date.parse(el.dataset.deadline) - now) / 1000);
+      if (left >= 0) {
+        var seconds = left % 60;
+        el.textContent = Math.floor(left / 60) + ":" + (seconds < 10 ? "0" : "") + seconds + " left";
+      } else {
+        el.textContent = "overdue by " + Math.floor(-left / 60) + " min";
+        el.classList.add("overdue");
+      }
+    });
+  }
+  if (document.querySelector("time.countdown")) {
+    tick();
+    setInterval(tick, 1000);
+  }
 })();
