@@ -255,21 +255,33 @@ def test_escalations_page_by_webhook_and_email_once_each(
                 session, now=received + timedelta(minutes=minutes), marks=(30, 15), mailer=mailer
             )
 
-    assert tick(10) == 0 and handler.messages == []
+    assert tick(0) == 1 and handler.messages[0]["Subject"].endswith("one hour to remove")
+    assert tick(10) == 0
     assert tick(31) == 1
     assert tick(32) == 0  # once per level
     handler.down = True
     assert tick(46) == 1  # the webhook goes out; the e-mail fails and waits
-    assert len(handler.messages) == 1
+    assert len(handler.messages) == 2
     handler.down = False
-    assert tick(47) == 0 and len(handler.messages) == 2  # retried, not duplicated
+    assert tick(47) == 0 and len(handler.messages) == 3  # retried, not duplicated
     assert tick(61) == 1
     levels = [p["level"] for p in deliveries(bastion, "order.escalation")]
-    assert levels == ["30m", "15m", "overdue"]
+    assert levels == ["received", "30m", "15m", "overdue"]
     subjects = [m["Subject"] for m in handler.messages]
-    assert subjects[0].endswith("29 minutes left") or "30 minutes left" in subjects[0]
+    assert subjects[1].endswith("30 minutes left")
     assert "OVERDUE" in subjects[-1] and "FR-2026-0001" in subjects[-1]
     assert handler.messages[0]["To"] == "oncall@test.local"
+
+
+def test_an_incomplete_order_pages_on_arrival(
+    client: TestClient, authority: dict[str, str], bastion: Bastion, inbox: tuple[Inbox, Mailer]
+) -> None:
+    handler, mailer = inbox
+    client.post("/v1/orders", json=order(reasons=None), headers=authority)
+    with bastion.session() as session:
+        assert check_clocks(session, marks=(30, 15), mailer=mailer) == 1
+    assert "INCOMPLETE" in handler.messages[0]["Subject"]
+    assert "Missing or wrong: reasons." in handler.messages[0].get_payload()
 
 
 def test_a_late_start_sends_only_the_most_urgent_level(

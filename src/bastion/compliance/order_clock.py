@@ -52,13 +52,16 @@ class Mailer:
 
 
 def due(order: RemovalOrder, now: datetime, marks: tuple[int, ...]) -> list[str]:
-    """The escalation levels this order has reached and not yet had: `30m`, `15m`, `overdue`."""
-    if order.status != "executing" or order.deadline_at is None:
+    """The escalation this order needs now, if any: `received` (page on arrival, also for an
+    incomplete order: someone must ask the authority), then `30m`, `15m`, `overdue`."""
+    if order.status not in ("executing", "incomplete"):
         return []
-    left = (order.deadline_at - now).total_seconds() / 60
-    levels = [f"{m}m" for m in sorted(marks, reverse=True) if left <= m and left > 0]
-    if left <= 0:
-        levels.append("overdue")
+    levels = ["received"]
+    if order.status == "executing" and order.deadline_at is not None:
+        left = (order.deadline_at - now).total_seconds() / 60
+        levels += [f"{m}m" for m in sorted(marks, reverse=True) if 0 < left <= m]
+        if left <= 0:
+            levels.append("overdue")
     # Only the most urgent unsent level is worth a page; lower ones are implied.
     fresh = [level for level in levels if level not in _sent_levels(order)]
     return fresh[-1:] if fresh else []
@@ -75,8 +78,8 @@ def check_clocks(
     now = now or utcnow()
     orders = session.scalars(
         select(RemovalOrder)
-        .where(RemovalOrder.status == "executing", RemovalOrder.deadline_at.is_not(None))
-        .order_by(RemovalOrder.deadline_at)
+        .where(RemovalOrder.status.in_(("executing", "incomplete")))
+        .order_by(RemovalOrder.deadline_at, RemovalOrder.id)
     )
     sent = 0
     for order in orders:
@@ -109,8 +112,17 @@ def _email_pending(order: RemovalOrder, mailer: Mailer, now: datetime) -> None:
 
 
 def _subject(order: RemovalOrder, level: str) -> str:
-    what = "OVERDUE" if level == "overdue" else f"{level.removesuffix('m')} minutes left"
-    return f"[Bastion] Removal order {order.reference}: {what}"
+    if level == "received":
+        what = (
+            "received, one hour to remove"
+            if order.status == "executing"
+            else ("received INCOMPLETE, ask the authority")
+        )
+    elif level == "overdue":
+        what = "OVERDUE"
+    else:
+        what = f"{level.removesuffix('m')} minutes left"
+    return f"[Bastion] Removal order {order.reference or '#' + str(order.id)}: {what}"
 
 
 def _body(order: RemovalOrder, level: str, now: datetime) -> str:
@@ -120,7 +132,9 @@ def _body(order: RemovalOrder, level: str, now: datetime) -> str:
         f"Removal order {order.reference} from {order.authority} ({order.member_state}).\n"
         f"Received {order.received_at.isoformat()}, deadline {deadline} "
         f"({'overdue by ' + str(-left) if left < 0 else str(left)} minutes).\n"
-        f"Targets: {len(order.targets)}; none confirmed removed yet.\n\n"
+        f"Targets: {len(order.targets)}; none confirmed removed yet.\n"
+        + (f"Missing or wrong: {', '.join(order.missing)}.\n" if order.missing else "")
+        + "\n"
         f"Open the order: /console/orders/{order.id}\n"
         "Confirm the removal (Annex II) or report why it cannot be done (Annex III).\n"
     )
