@@ -17,10 +17,12 @@ from builders.api import cropped_bytes, image_bytes
 
 
 def bastion_cli(
-    settings: Settings, *args: str, stdin: str | None = None
+    settings: Settings, *args: str, stdin: str | None = None, **variables: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bastion` against the test's data folder and database."""
+    """Run `python -m bastion` against the test's data folder and database (more
+    BASTION_* variables as keyword arguments: tdb_submit="false")."""
     env = {**os.environ, "BASTION_DATA_DIR": str(settings.data_dir)}
+    env.update({f"BASTION_{k.upper()}": v for k, v in variables.items()})
     if settings.database_url:
         env["BASTION_DATABASE_URL"] = settings.database_url
     return subprocess.run(

@@ -18,10 +18,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion import __version__
 from bastion.actions.worker import WebhookWorker, endpoint_for
-from bastion.api.routes import banks, cases, hashing, health, items, matching, orders, policy
+from bastion.api.routes import (
+    banks,
+    cases,
+    hashing,
+    health,
+    items,
+    matching,
+    orders,
+    policy,
+    statements,
+)
 from bastion.auth.users import LoginLimiter
 from bastion.classify.classifier import warm as warm_classifier
-from bastion.compliance.order_clock import OrderClock
+from bastion.compliance.worker import compliance_workers
 from bastion.console import routes_admin, routes_login, routes_orders, routes_review
 from bastion.console.errors import SecurityHeaders, console_error, is_console
 from bastion.console.pages import HERE as CONSOLE_DIR
@@ -45,10 +55,12 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
         worker = WebhookWorker(bastion, endpoint) if endpoint else None
         if worker:
             worker.start()
-        clock = OrderClock(bastion, bastion.settings.order_clock_seconds)
-        clock.start()
+        duties = compliance_workers(bastion)
+        for duty in duties:
+            duty.start()
         yield
-        clock.stop()
+        for duty in duties:
+            duty.stop()
         if worker:
             worker.stop()
         bastion.close()
@@ -61,7 +73,7 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
     )
     app.state.bastion = bastion
     app.state.login_limiter = LoginLimiter()
-    for module in (health, hashing, matching, banks, items, cases, policy, orders):
+    for module in (health, hashing, matching, banks, items, cases, policy, orders, statements):
         app.include_router(module.router)
     for console in (routes_login, routes_review, routes_admin, routes_orders):
         app.include_router(console.router)

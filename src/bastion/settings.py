@@ -110,6 +110,27 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(default=None, description="SMTP login, if required.")
     smtp_password: str | None = Field(default=None, description="SMTP password, if required.")
 
+    tdb_submit: bool = Field(
+        default=True,
+        description="Submit DSA statements of reasons to the Transparency Database. Micro and "
+        "small enterprises (<50 staff, <=EUR 10 M, not VLOPs) are exempt: set false and "
+        "statements are kept (status `off`) but never sent.",
+    )
+    tdb_url: str | None = Field(
+        default=None,
+        description="Transparency Database API base URL (the sandbox first, then "
+        "https://transparency.dsa.ec.europa.eu).",
+    )
+    tdb_token: str | None = Field(
+        default=None, description="The platform's Transparency Database API token."
+    )
+    tdb_timeout_s: float = Field(
+        default=30, gt=0, le=300, description="Timeout of one Transparency Database request."
+    )
+    tdb_interval_s: float = Field(
+        default=60, gt=0, description="How often due statements are submitted."
+    )
+
     @field_validator("order_escalation_minutes")
     @classmethod
     def _marks_are_minutes(cls, value: str) -> str:

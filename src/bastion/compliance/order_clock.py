@@ -1,13 +1,12 @@
-"""The one-hour clock: escalate open removal orders before their deadline and when overdue,
-by webhook to the platform and by e-mail to the on-call address. Runs in a background thread
-(and from `bastion order check`); each escalation is sent once per channel, and a failed
-e-mail is tried again on the next pass."""
+"""The one-hour clock: page on arrival, then escalate open removal orders before their deadline
+and when overdue, by webhook to the platform and by e-mail to the on-call address. Runs in a
+background thread (compliance/worker.py) and from `bastion order check`; each escalation is
+sent once per channel, and a failed e-mail is tried again on the next pass."""
 
 from __future__ import annotations
 
 import logging
 import smtplib
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -161,30 +160,3 @@ def check_once(bastion: Bastion, now: datetime | None = None) -> int:
     marks = bastion.settings.order_escalation_marks
     with bastion.session() as session:
         return check_clocks(session, now=now, marks=marks, mailer=mailer_for(bastion))
-
-
-class OrderClock:
-    """Runs `check_once` every `interval` seconds until stopped."""
-
-    def __init__(self, bastion: Bastion, interval: float = 15.0) -> None:
-        self.bastion = bastion
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bastion-orders", daemon=True)
-
-    def start(self) -> None:
-        """Start the thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Ask the thread to finish and wait for it."""
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                check_once(self.bastion)
-            except Exception:  # a database hiccup must not stop the clock for good
-                log.exception("order clock pass failed; retrying")
-            self._stop.wait(self.interval)

@@ -358,3 +358,33 @@ class OrderTarget(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[RemovalOrder] = relationship(back_populates="targets")
+
+
+class Statement(Base):
+    """A DSA Art. 17 statement of reasons for one restrictive decision, in the Transparency
+    Database's v2 schema, and its way there: pending, submitted, invalid (never sent; the
+    problems say which field broke which rule) or off (submission turned off: kept, not sent).
+    The PUID is drawn once and kept, so a retry never sends a second statement."""
+
+    __tablename__ = "statements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(
+        ForeignKey("decisions.id", ondelete="CASCADE"), unique=True
+    )
+    # Whose statement it is: each platform submits under its own Transparency Database account.
+    platform: Mapped[str] = mapped_column(String(64))
+    puid: Mapped[str] = mapped_column(String(500), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_statements_due", "status", "next_attempt_at"),
+        {"sqlite_autoincrement": True},
+    )

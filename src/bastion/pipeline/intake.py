@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from bastion.actions.webhooks import enqueue
 from bastion.audit import record
 from bastion.classify.classifier import classify_texts
+from bastion.compliance.statements import record_statement
 from bastion.db.base import utcnow
 from bastion.db.models import Decision, Item, ItemMatch, ItemSignal
 from bastion.errors import InvalidInput, NotFound
@@ -181,6 +182,7 @@ def _record_automatic_decision(session: Session, item: Item) -> None:
     session.add(decision)
     item.decision = "remove"
     session.flush()
+    record_statement(session, decision)
     details = {"outcome": "remove", "automation": "full", "reasons": item.verdict_reasons}
     record(session, "policy", "case.decide", f"item:{item.id}", details)
 

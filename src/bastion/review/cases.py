@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bastion.actions.webhooks import enqueue
 from bastion.audit import record
+from bastion.compliance.statements import record_statement
 from bastion.db.base import utcnow
 from bastion.db.models import Decision, Item
 from bastion.errors import Conflict, InvalidInput, NotFound
@@ -258,6 +259,7 @@ def _record_decision(
     )
     session.add(decision)
     session.flush()
+    record_statement(session, decision)  # DSA Art. 17, for remove and restrict only
     enqueue(
         session,
         f"decision.{outcome}",

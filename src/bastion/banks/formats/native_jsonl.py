@@ -2,8 +2,8 @@
 
 Keys as the CSV columns (`signal_type`, `value` required; `category`, `source`, `note`,
 `external_id` strings or null; `behaviours`, `entities` arrays of strings; `entry_id` written
-on export; on import, consecutive lines with the same `entry_id` become one entry). Unknown keys are errors unless they start with `x_`.
-Blank lines are skipped.
+on export; on import, consecutive lines with the same `entry_id` become one entry). Unknown
+keys are errors unless they start with `x_`. Blank lines are skipped.
 """
 
 from __future__ import annotations
