@@ -131,6 +131,18 @@ class Settings(BaseSettings):
         default=60, gt=0, description="How often due statements are submitted."
     )
 
+    complaint_days: int = Field(
+        default=14,
+        ge=1,
+        le=60,
+        description="A complaint must be decided within this many days (TCO Art. 10: two weeks).",
+    )
+    complaint_info: str = Field(
+        default="You can complain about this decision through the platform's appeal form.",
+        max_length=2000,
+        description="How to complain, as the uploader's notice states it (the platform's form).",
+    )
+
     @field_validator("order_escalation_minutes")
     @classmethod
     def _marks_are_minutes(cls, value: str) -> str:

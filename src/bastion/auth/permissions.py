@@ -29,6 +29,10 @@ class Action(StrEnum):
     ORDERS_READ = "orders.read"
     ORDERS_MANAGE = "orders.manage"
     ORDERS_CONFIRM = "orders.confirm"
+    COMPLAINTS_SUBMIT = "complaints.submit"
+    COMPLAINTS_REVIEW = "complaints.review"
+    VAULT_READ = "vault.read"
+    VAULT_HOLD = "vault.hold"
 
 
 # Why each role has what it has:
@@ -42,7 +46,9 @@ class Action(StrEnum):
 # - auditor: read-only oversight: the audit log and what was matched, never content changes.
 # - authority: a competent authority's (or its relay's) token: sends removal orders and reads
 #   the ones it sent, nothing else.
-# - platform: also confirms that it removed what an order named (the Annex II time).
+# - platform: also confirms that it removed what an order named (the Annex II time), and
+#   forwards its users' complaints.
+# - the vault (preserved removed content) is opened by admins only, for a stated purpose.
 ROLE_PERMISSIONS: dict[str, frozenset[Action]] = {
     "admin": frozenset(Action),
     "platform": frozenset(
@@ -53,6 +59,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Action]] = {
             Action.ITEMS_READ,
             Action.BANKS_READ,
             Action.ORDERS_CONFIRM,
+            Action.COMPLAINTS_SUBMIT,
         }
     ),
     "authority": frozenset({Action.ORDERS_SUBMIT, Action.ORDERS_READ}),
@@ -66,6 +73,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Action]] = {
             Action.POLICY_READ,
             Action.CASES_REVIEW,
             Action.BANKS_CONTRIBUTE,
+            Action.COMPLAINTS_REVIEW,
         }
     ),
     "auditor": frozenset(

@@ -329,6 +329,8 @@ class RemovalOrder(Base):
     obstacle_details: Mapped[str | None] = mapped_column(Text)
     obstacle_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     final_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Art. 11(3): a non-disclosure decision may be renewed once.
+    non_disclosure_renewals: Mapped[int] = mapped_column(Integer, default=0)
 
     targets: Mapped[list[OrderTarget]] = relationship(
         back_populates="order",
@@ -386,5 +388,100 @@ class Statement(Base):
 
     __table_args__ = (
         Index("ix_statements_due", "status", "next_attempt_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class OrderNotice(Base):
+    """An authority's advance information before its first removal order (TCO Art. 3(2):
+    at least 12 hours before, except in emergencies)."""
+
+    __tablename__ = "order_notices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    authority: Mapped[str] = mapped_column(String(256))
+    member_state: Mapped[str] = mapped_column(String(2))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_by: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str | None] = mapped_column(Text)
+
+
+class VaultRecord(Base):
+    """Removed content and its related data, preserved encrypted for TCO Art. 6 (six months,
+    longer under a legal hold). The ciphertext lives in the data folder; this row says what it
+    is, until when it is kept, and when it was purged."""
+
+    __tablename__ = "vault_records"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("decisions.id", ondelete="SET NULL"), unique=True
+    )
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("removal_orders.id", ondelete="SET NULL")
+    )
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    key_id: Mapped[str] = mapped_column(String(16))
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_vault_records_expiry", "purged_at", "expires_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class Notice(Base):
+    """TCO Art. 11 / DSA Art. 17: the uploader is told (through the platform) that content was
+    removed, why, and how to complain; held back while an authority's non-disclosure runs."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(
+        ForeignKey("decisions.id", ondelete="CASCADE"), unique=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("removal_orders.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(16))  # held or sent
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Complaint(Base):
+    """A complaint against a removal (TCO Art. 10, DSA Art. 20): decided within two weeks by
+    someone other than the person who made the decision; reinstate or uphold, with reasons."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(
+        ForeignKey("decisions.id", ondelete="CASCADE"), unique=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open or decided
+    original_decider: Mapped[str] = mapped_column(String(128))
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(16))  # reinstate or uphold
+    reasons: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_complaints_open", "status", "due_at"),
         {"sqlite_autoincrement": True},
     )
