@@ -27,9 +27,17 @@ install: $(VENV)/.installed
 
 dev: $(VENV)/.dev-installed
 
-## Start Bastion on SQLite with the data folder $(BASTION_DATA_DIR).
+## Start Bastion on SQLite with the data folder $(BASTION_DATA_DIR). The preservation vault
+## needs a key: unless BASTION_VAULT_KEY(_FILE) is set, a local one is made once, beside the
+## data (fine to try Bastion; in production keep the key elsewhere).
 run: $(VENV)/.installed
-	$(BIN)/bastion run --host $(HOST) --port $(PORT)
+	@if [ -z "$$BASTION_VAULT_KEY" ] && [ -z "$$BASTION_VAULT_KEY_FILE" ]; then \
+	  mkdir -p "$(BASTION_DATA_DIR)"; \
+	  [ -s "$(BASTION_DATA_DIR).vault-key" ] || { umask 077; $(BIN)/bastion vault keygen > "$(BASTION_DATA_DIR).vault-key"; \
+	    echo "Made a vault key in $(BASTION_DATA_DIR).vault-key (keep it safe; removed content is encrypted with it)"; }; \
+	fi
+	BASTION_VAULT_KEY_FILE=$${BASTION_VAULT_KEY_FILE:-$$( [ -z "$$BASTION_VAULT_KEY" ] && echo "$(BASTION_DATA_DIR).vault-key")} \
+	  $(BIN)/bastion run --host $(HOST) --port $(PORT)
 
 ## Lint, type-check and run the whole suite (Postgres tests run when
 ## BASTION_TEST_DATABASE_URL is set, as .ci/run does).

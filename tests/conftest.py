@@ -20,6 +20,10 @@ from bastion.runtime import Bastion
 from bastion.settings import Settings
 
 POSTGRES_URL = os.environ.get("BASTION_TEST_DATABASE_URL")
+# Every test instance (and every CLI subprocess, which inherits the environment) has a vault
+# key: without one the server refuses to start (tests/test_vault.py checks that).
+TEST_VAULT_KEY = "sNG3M0YlFfXDd1jOlm2aHC-6HUzJ8jB1NIP4ZbGS4yk="
+os.environ.setdefault("BASTION_VAULT_KEY", TEST_VAULT_KEY)
 BACKENDS = [
     "sqlite",
     pytest.param(

@@ -28,6 +28,7 @@ from bastion.api.routes import (
     orders,
     policy,
     statements,
+    vault,
 )
 from bastion.auth.users import LoginLimiter
 from bastion.classify.classifier import warm as warm_classifier
@@ -48,6 +49,7 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        duties = compliance_workers(bastion)  # first: refuses to start without a vault key
         bastion.start(load_indexes=True)
         if bastion.settings.text_classifier:
             warm_classifier()  # ~1.3 s once, rather than on the first text item
@@ -55,7 +57,6 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
         worker = WebhookWorker(bastion, endpoint) if endpoint else None
         if worker:
             worker.start()
-        duties = compliance_workers(bastion)
         for duty in duties:
             duty.start()
         yield
@@ -73,7 +74,18 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
     )
     app.state.bastion = bastion
     app.state.login_limiter = LoginLimiter()
-    for module in (health, hashing, matching, banks, items, cases, policy, orders, statements):
+    for module in (
+        health,
+        hashing,
+        matching,
+        banks,
+        items,
+        cases,
+        policy,
+        orders,
+        statements,
+        vault,
+    ):
         app.include_router(module.router)
     for console in (routes_login, routes_review, routes_admin, routes_orders):
         app.include_router(console.router)

@@ -20,6 +20,7 @@ from bastion.banks.labels import EntryLabels
 from bastion.cli_orders import order_app
 from bastion.cli_statements import statements_app
 from bastion.cli_text import register as register_text_commands
+from bastion.cli_vault import vault_app
 from bastion.errors import BastionError, InvalidInput
 from bastion.runtime import Bastion
 from bastion.settings import Settings
@@ -49,6 +50,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(order_app, name="order", no_args_is_help=True)
 app.add_typer(statements_app, name="statements")
+app.add_typer(vault_app, name="vault", no_args_is_help=True)
 
 register_text_commands(app)
 
@@ -104,8 +106,10 @@ def run(
     import uvicorn
 
     from bastion.app import create_app
+    from bastion.compliance.vault import vault_from
 
     bastion = state.bastion()
+    vault_from(bastion.settings)  # a clear error now rather than a failed start-up
     typer.echo(
         f"Bastion on http://{host}:{port} — data in {bastion.settings.data_dir.resolve()}", err=True
     )

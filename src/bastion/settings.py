@@ -131,6 +131,29 @@ class Settings(BaseSettings):
         default=60, gt=0, description="How often due statements are submitted."
     )
 
+    vault: bool = Field(
+        default=True,
+        description="Preserve removed content and its related data, encrypted, for TCO Art. 6. "
+        "Off only if it is preserved elsewhere.",
+    )
+    vault_key: str | None = Field(
+        default=None,
+        description="The vault's AES-256 key, URL-safe base64 (`bastion vault keygen`); "
+        "without it (or a key file) the server refuses to start.",
+    )
+    vault_key_file: Path | None = Field(
+        default=None, description="A file holding the vault key, instead of BASTION_VAULT_KEY."
+    )
+    vault_retention_days: int = Field(
+        default=184,
+        ge=184,
+        le=3650,
+        description="Days preserved content is kept before it is purged (Art. 6: six months; "
+        "a legal hold keeps a record longer).",
+    )
+    vault_interval_s: float = Field(
+        default=30, gt=0, le=3600, description="How often removed content is preserved."
+    )
     complaint_days: int = Field(
         default=14,
         ge=1,

@@ -1,6 +1,6 @@
 """Background passes of the compliance duties while the server runs: the removal-order clock,
-statement submission (and, as they land, the vault). One thread per duty, so a slow
-Transparency Database never delays a removal-order page."""
+statement submission, the preservation vault (seal new removals, purge expired records).
+One thread per duty, so a slow Transparency Database never delays a removal-order page."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from bastion.compliance.order_clock import check_once
 from bastion.compliance.tdb_client import client_from_settings, submit_once
+from bastion.compliance.vault import preserve_due, purge, vault_from
 from bastion.runtime import Bastion
 
 log = logging.getLogger("bastion.compliance")
@@ -55,4 +56,16 @@ def compliance_workers(bastion: Bastion) -> list[Periodic]:
                 submit_once(bastion, client)
 
         workers.append(Periodic("statements", submit, settings.tdb_interval_s))
+    vault = vault_from(settings)  # raises without a key: no plaintext preservation
+    if vault is not None:
+
+        def keep() -> None:
+            while True:  # in batches, each its own transaction
+                with bastion.session() as session:
+                    if not preserve_due(session, vault, bastion.media):
+                        break
+            with bastion.session() as session:
+                purge(session, vault)
+
+        workers.append(Periodic("vault", keep, settings.vault_interval_s))
     return workers
