@@ -19,7 +19,7 @@ from bastion.app import create_app
 from bastion.auth.tokens import create_token
 from bastion.compliance.order_clock import Mailer, check_clocks
 from bastion.db.base import utcnow
-from bastion.db.models import Delivery, RemovalOrder
+from bastion.db.models import Delivery, OrderNotice, RemovalOrder
 from bastion.runtime import Bastion
 from builders.api import image_bytes
 from builders.console import login, make_user
@@ -420,3 +420,34 @@ def test_auditors_see_orders_but_cannot_act(
     page = web.get(f"/console/orders/{order_id}")
     assert page.status_code == 200 and "FR-2026-0001" in page.text
     assert "/obstacle" not in page.text and "Enter an order" not in web.get("/console/orders").text
+
+
+def test_the_twelve_hour_advance_notice_is_tracked(
+    client: TestClient, authority: dict[str, str], admin: dict[str, str], bastion: Bastion
+) -> None:
+    first = client.post("/v1/orders", json=order("FR-A"), headers=authority).json()
+    assert first["prior_notice"] == "missing"
+    second = client.post("/v1/orders", json=order("FR-B"), headers=authority).json()
+    assert second["prior_notice"] == "not_first"
+    urgent = order("IT-1", authority="Polizia (test)", member_state="IT", emergency=True)
+    assert client.post("/v1/orders", json=urgent, headers=authority).json()["prior_notice"] == (
+        "emergency"
+    )
+    notice = client.post(
+        "/v1/orders/notices",
+        json={"authority": "Guardia (test)", "member_state": "IT", "text": "Procedures ..."},
+        headers=authority,
+    )
+    assert notice.status_code == 201
+    with bastion.session() as session:
+        row = session.get(OrderNotice, notice.json()["id"])
+        assert row is not None
+        row.received_at = utcnow() - timedelta(hours=13)
+    noticed = order("IT-2", authority="guardia (TEST)", member_state="IT", issued_at=None)
+    noticed["issued_at"] = utcnow().isoformat()
+    got = client.post("/v1/orders", json=noticed, headers=authority).json()
+    assert got["prior_notice"] == "given"
+    bad = client.post("/v1/orders/notices", json={"member_state": "XX"}, headers=authority)
+    assert bad.status_code == 422 and "authority" in bad.json()["error"]["details"]
+    shown = client.get(f"/v1/orders/{first['id']}", headers=admin).json()
+    assert shown["prior_notice"] == "missing"

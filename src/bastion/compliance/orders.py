@@ -18,10 +18,18 @@ from bastion.actions.webhooks import enqueue
 from bastion.audit import record
 from bastion.compliance.order_form import OrderForm, read_order
 from bastion.db.base import utcnow
-from bastion.db.models import Decision, Item, ItemSignal, OrderTarget, RemovalOrder
+from bastion.db.models import (
+    Decision,
+    Item,
+    ItemSignal,
+    OrderNotice,
+    OrderTarget,
+    RemovalOrder,
+)
 from bastion.errors import Conflict, InvalidInput, NotFound
 
 DEADLINE = timedelta(hours=1)
+PRIOR_NOTICE = timedelta(hours=12)  # Art. 3(2): before an authority's first order
 SCRUTINY_WINDOW = timedelta(hours=48)  # Art. 4(1): a request for scrutiny within 48 hours
 EXPOSURE_WINDOW = timedelta(days=365)
 EXPOSED_AFTER = 2  # Art. 5(4): two or more final orders in the last 12 months
@@ -355,9 +363,68 @@ def annex_iii(order: RemovalOrder) -> dict[str, Any]:
     }
 
 
-def public_order(order: RemovalOrder, now: datetime | None = None) -> dict[str, Any]:
-    """An order as the API shows it."""
+def record_notice(session: Session, raw: Any, *, actor: str) -> OrderNotice:
+    """An authority's advance information that a first removal order may follow (Art. 3(2))."""
+    if not isinstance(raw, dict):
+        raise InvalidInput("Send the notice as a JSON object: authority, member_state, text.")
+    form = read_order({**raw, "reference": "-", "issued_at": None})
+    problems = {k: v for k, v in form.problems.items() if k in ("authority", "member_state")}
+    if problems:
+        raise InvalidInput(
+            "; ".join(f"{k}: {v}" for k, v in sorted(problems.items())), details=problems
+        )
+    text = raw.get("text")
+    if text is not None and (not isinstance(text, str) or len(text) > 20_000):
+        raise InvalidInput("`text`: at most 20,000 characters of text.")
+    notice = OrderNotice(
+        authority=form.authority or "",
+        member_state=form.member_state or "",
+        received_at=utcnow(),
+        received_by=actor,
+        text=text,
+    )
+    session.add(notice)
+    session.flush()
+    record(
+        session, actor, "order.notice", f"order-notice:{notice.id}", {"authority": notice.authority}
+    )
+    return notice
+
+
+def prior_notice(session: Session, order: RemovalOrder) -> str:
+    """Whether the 12-hour advance information of Art. 3(2) was needed and given:
+    `emergency`, `not_first` (the authority sent orders before), `given`, or `missing`."""
+    if order.emergency:
+        return "emergency"
+    if order.authority is None or order.member_state is None:
+        return "unknown"
+    same = (func.lower(RemovalOrder.authority) == order.authority.lower()) & (
+        RemovalOrder.member_state == order.member_state
+    )
+    earlier = session.scalar(
+        select(func.count()).select_from(RemovalOrder).where(same, RemovalOrder.id < order.id)
+    )
+    if earlier:
+        return "not_first"
+    issued = order.issued_at or order.received_at
+    given = session.scalar(
+        select(func.count())
+        .select_from(OrderNotice)
+        .where(
+            func.lower(OrderNotice.authority) == order.authority.lower(),
+            OrderNotice.member_state == order.member_state,
+            OrderNotice.received_at <= issued - PRIOR_NOTICE,
+        )
+    )
+    return "given" if given else "missing"
+
+
+def public_order(
+    order: RemovalOrder, now: datetime | None = None, *, session: Session | None = None
+) -> dict[str, Any]:
+    """An order as the API shows it (with the Art. 3(2) check when a session is given)."""
     now = now or utcnow()
+    notice = prior_notice(session, order) if session is not None else None
     left = (order.deadline_at - now).total_seconds() if order.deadline_at else None
     return {
         "id": order.id,
@@ -377,6 +444,7 @@ def public_order(order: RemovalOrder, now: datetime | None = None) -> dict[str, 
         "scrutiny_request_until": (order.received_at + SCRUTINY_WINDOW).isoformat(),
         "final_at": order.final_at.isoformat() if order.final_at else None,
         "emergency": order.emergency,
+        "prior_notice": notice,
         "non_disclosure_until": (
             order.non_disclosure_until.isoformat() if order.non_disclosure_until else None
         ),

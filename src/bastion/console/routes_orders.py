@@ -132,7 +132,7 @@ def _order(
         "order.html",
         login,
         status_code=error.status_code if error else 200,
-        order=orders.public_order(order),
+        order=orders.public_order(order, session=session),
         raw=json.dumps(order.raw, indent=2, ensure_ascii=False)[:20_000],
         annex_ii=orders.annex_ii(order) if order.status == "removed" else None,
         annex_iii=orders.annex_iii(order) if order.obstacle else None,

@@ -82,7 +82,20 @@ async def receive(request: Request, session: SessionDep, who: Sender) -> dict[st
                 "problems": form.problems,
             },
         )
-    return orders.public_order(order)
+    return orders.public_order(order, session=session)
+
+
+@router.post("/notices", status_code=201, summary="Receive an authority's advance notice")
+def receive_notice(body: dict[str, Any], session: SessionDep, who: Sender) -> dict[str, Any]:
+    """Art. 3(2): an authority tells the platform, at least 12 hours ahead, that a first
+    removal order may follow (authority, member_state, text)."""
+    notice = orders.record_notice(session, body, actor=who.actor)
+    return {
+        "id": notice.id,
+        "authority": notice.authority,
+        "member_state": notice.member_state,
+        "received_at": notice.received_at.isoformat(),
+    }
 
 
 @router.get("", summary="Removal orders, open ones first")
@@ -96,7 +109,7 @@ def list_orders(
     found = orders.list_orders(session, status=status, limit=limit)
     visible = [o for o in found if _may_see(who, o)]
     return {
-        "orders": [orders.public_order(o) for o in visible],
+        "orders": [orders.public_order(o, session=session) for o in visible],
         "exposure": orders.exposure(session),
     }
 
@@ -104,7 +117,7 @@ def list_orders(
 @router.get("/{order_id}", summary="One removal order")
 def read_order(order_id: OrderId, session: SessionDep, who: Reader) -> dict[str, Any]:
     """The order, its targets and its clock."""
-    return orders.public_order(_visible(session, order_id, who))
+    return orders.public_order(_visible(session, order_id, who), session=session)
 
 
 @router.get("/{order_id}/annex-ii", summary="Annex II: the removal report")
