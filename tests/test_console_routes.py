@@ -14,7 +14,14 @@ from fastapi.testclient import TestClient
 
 from bastion.app import create_app
 from bastion.auth.permissions import ROLE_PERMISSIONS, USER_ROLES
-from bastion.console import routes_admin, routes_login, routes_orders, routes_review
+from bastion.console import (
+    routes_admin,
+    routes_complaints,
+    routes_login,
+    routes_orders,
+    routes_reports,
+    routes_review,
+)
 from bastion.console.pages import ROUTE_ACTIONS
 from bastion.runtime import Bastion
 from builders.console import login, make_user
@@ -24,7 +31,14 @@ PUBLIC = {("GET", "/console/login"), ("POST", "/console/login")}
 
 def _console_routes() -> list[tuple[str, str]]:
     found = []
-    for module in (routes_login, routes_review, routes_admin, routes_orders):
+    for module in (
+        routes_login,
+        routes_review,
+        routes_admin,
+        routes_orders,
+        routes_complaints,
+        routes_reports,
+    ):
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             found.extend((method, route.path) for method in route.methods)

@@ -451,3 +451,29 @@ def test_the_twelve_hour_advance_notice_is_tracked(
     assert bad.status_code == 422 and "authority" in bad.json()["error"]["details"]
     shown = client.get(f"/v1/orders/{first['id']}", headers=admin).json()
     assert shown["prior_notice"] == "missing"
+
+
+def test_non_disclosure_is_six_weeks_and_renewable_once_over_the_api(
+    client: TestClient, authority: dict[str, str]
+) -> None:
+    too_long = order("NL-1", member_state="NL", non_disclosure_until="2030-01-01T00:00:00Z")
+    refused = client.post("/v1/orders", json=too_long, headers=authority)
+    assert refused.status_code == 422
+    assert "six weeks" in refused.json()["error"]["details"]["problems"]["non_disclosure_until"]
+    soon = (utcnow() + timedelta(weeks=4)).isoformat()
+    created = client.post(
+        "/v1/orders", json=order("NL-2", member_state="NL", non_disclosure_until=soon),
+        headers=authority,
+    ).json()  # fmt: skip
+    later = (utcnow() + timedelta(weeks=9)).isoformat()
+    renewed = client.post(
+        f"/v1/orders/{created['id']}/non-disclosure", json={"until": later}, headers=authority
+    )
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["non_disclosure_until"].startswith(later[:16])
+    again = client.post(
+        f"/v1/orders/{created['id']}/non-disclosure",
+        json={"until": (utcnow() + timedelta(weeks=10)).isoformat()},
+        headers=authority,
+    )
+    assert again.status_code == 409

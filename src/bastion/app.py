@@ -21,6 +21,7 @@ from bastion.actions.worker import WebhookWorker, endpoint_for
 from bastion.api.routes import (
     banks,
     cases,
+    complaints,
     hashing,
     health,
     items,
@@ -33,7 +34,14 @@ from bastion.api.routes import (
 from bastion.auth.users import LoginLimiter
 from bastion.classify.classifier import warm as warm_classifier
 from bastion.compliance.worker import compliance_workers
-from bastion.console import routes_admin, routes_login, routes_orders, routes_review
+from bastion.console import (
+    routes_admin,
+    routes_complaints,
+    routes_login,
+    routes_orders,
+    routes_reports,
+    routes_review,
+)
 from bastion.console.errors import SecurityHeaders, console_error, is_console
 from bastion.console.pages import HERE as CONSOLE_DIR
 from bastion.errors import BastionError, TooLarge
@@ -85,9 +93,17 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
         orders,
         statements,
         vault,
+        complaints,
     ):
         app.include_router(module.router)
-    for console in (routes_login, routes_review, routes_admin, routes_orders):
+    for console in (
+        routes_login,
+        routes_review,
+        routes_admin,
+        routes_orders,
+        routes_complaints,
+        routes_reports,
+    ):
         app.include_router(console.router)
     app.mount(
         "/console/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console-static"

@@ -18,6 +18,7 @@ from bastion.banks.formats import FORMATS, reader_for, writer_for
 from bastion.banks.importer import export_rows, import_rows
 from bastion.banks.labels import EntryLabels
 from bastion.cli_orders import order_app
+from bastion.cli_report import report_app
 from bastion.cli_statements import statements_app
 from bastion.cli_text import register as register_text_commands
 from bastion.cli_vault import vault_app
@@ -51,6 +52,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(order_app, name="order", no_args_is_help=True)
 app.add_typer(statements_app, name="statements")
 app.add_typer(vault_app, name="vault", no_args_is_help=True)
+app.add_typer(report_app, name="report", no_args_is_help=True)
 
 register_text_commands(app)
 

@@ -30,6 +30,7 @@ from bastion.errors import Conflict, InvalidInput, NotFound
 
 DEADLINE = timedelta(hours=1)
 PRIOR_NOTICE = timedelta(hours=12)  # Art. 3(2): before an authority's first order
+NON_DISCLOSURE = timedelta(weeks=6)  # Art. 11(3), renewable once
 SCRUTINY_WINDOW = timedelta(hours=48)  # Art. 4(1): a request for scrutiny within 48 hours
 EXPOSURE_WINDOW = timedelta(days=365)
 EXPOSED_AFTER = 2  # Art. 5(4): two or more final orders in the last 12 months
@@ -64,6 +65,10 @@ def receive_order(
                 code="duplicate_order",
                 details={"order_id": existing.id, "url": f"/v1/orders/{existing.id}"},
             )
+    if form.non_disclosure_until and form.non_disclosure_until > received_at + NON_DISCLOSURE:
+        form.problems["non_disclosure_until"] = (
+            "at most six weeks after the order (Art. 11(3)); the authority may renew it once"
+        )
     order = RemovalOrder(
         received_at=received_at,
         received_via=via,

@@ -182,7 +182,7 @@ def decision_facts(decision: Decision, item: Item) -> str:
         "none": "A moderator reviewed the content and took the decision.",
     }.get(decision.automation, "")
     found = _how_found(item)
-    categories = _categories(item)
+    categories = art_2_7_categories(item)
     what = (
         "The material " + "; ".join(ART_2_7[c] for c in categories) + " (TCO Art. 2(7))."
         if categories
@@ -228,7 +228,7 @@ def _ground(decision: Decision, item: Item, options: StatementOptions) -> dict[s
 
 
 def _category_sentence(item: Item) -> str:
-    categories = _categories(item)
+    categories = art_2_7_categories(item)
     if not categories:
         return ""
     return "It " + "; ".join(ART_2_7[c] for c in categories) + "."
@@ -260,7 +260,8 @@ def _how_found(item: Item) -> str:
     return "Found on the platform's own initiative."
 
 
-def _categories(item: Item) -> list[str]:
+def art_2_7_categories(item: Item) -> list[str]:
+    """The TCO Art. 2(7) points of what the item matched or the classifier found, if known."""
     found = {
         str(m.labels.get("category"))
         for m in item.matches

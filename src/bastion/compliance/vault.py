@@ -32,6 +32,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
 from bastion.audit import record
+from bastion.compliance.notices import order_of
 from bastion.db.base import utcnow
 from bastion.db.models import Decision, Item, RemovalOrder, VaultRecord
 from bastion.errors import Conflict, InvalidInput, NotFound
@@ -165,7 +166,7 @@ def _preserve(session: Session, vault: Vault, media: MediaStore, decision: Decis
     )
     if item is None:
         raise NotFound(f"No item {decision.item_id}.")
-    order = _order_of(session, decision)
+    order = order_of(session, decision)
     content = (media.get(item.content_sha256) or b"") if item.kind != "url" else b""
     row = VaultRecord(
         decision_id=decision.id,
@@ -182,13 +183,6 @@ def _preserve(session: Session, vault: Vault, media: MediaStore, decision: Decis
     vault.seal(row, related_data(item, decision, order), content)
     record(session, "vault", "vault.preserve", f"vault:{row.id}", {"item_id": item.id})
     return row
-
-
-def _order_of(session: Session, decision: Decision) -> RemovalOrder | None:
-    if not decision.decided_by.startswith("order:"):
-        return None
-    order_id = decision.decided_by.removeprefix("order:")
-    return session.get(RemovalOrder, int(order_id)) if order_id.isdigit() else None
 
 
 def related_data(item: Item, decision: Decision, order: RemovalOrder | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from bastion.api.deps import SessionDep, require
 from bastion.auth.permissions import Action
 from bastion.auth.tokens import Principal
-from bastion.compliance import orders
+from bastion.compliance import notices, orders
 from bastion.compliance.order_form import parse_time
 from bastion.db.models import RemovalOrder
 from bastion.errors import InvalidInput, NotFound
@@ -45,6 +45,14 @@ class Obstacle(BaseModel):
         description="force_majeure, technical, manifest_error or missing_information"
     )
     details: str = Field(max_length=20_000, description="The explanation sent to the authority.")
+
+
+class NonDisclosure(BaseModel):
+    """The authority renews its non-disclosure decision (once, by at most six weeks)."""
+
+    model_config = {"extra": "forbid"}
+
+    until: str = Field(description="The new end (ISO 8601 with a time zone).")
 
 
 class Resume(BaseModel):
@@ -168,6 +176,18 @@ def resume(order_id: OrderId, body: Resume, session: SessionDep, who: Manager) -
             details={"order_id": order.id, "missing": form.missing, "problems": form.problems},
         )
     return orders.public_order(order)
+
+
+@router.post("/{order_id}/non-disclosure", summary="Renew the non-disclosure decision")
+def renew_non_disclosure(
+    order_id: OrderId, body: NonDisclosure, session: SessionDep, who: Sender
+) -> Any:
+    """Art. 11(3): the uploader's notice stays held until the new end; renewable once."""
+    until = parse_time(body.until, "until")
+    assert until is not None  # parse_time returns None only for None
+    order = _visible(session, order_id, who)
+    notices.renew_non_disclosure(session, order, until, actor=who.actor)
+    return orders.public_order(order, session=session)
 
 
 @router.post("/{order_id}/final", summary="Mark the order final")
