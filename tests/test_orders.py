@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from typing import Any
 
@@ -17,12 +18,13 @@ from sqlalchemy import select
 
 from bastion.app import create_app
 from bastion.auth.tokens import create_token
-from bastion.compliance.order_clock import Mailer, check_clocks
+from bastion.compliance.order_clock import Mailer, check_clocks, send_pending_emails
 from bastion.db.base import utcnow
-from bastion.db.models import Delivery, OrderNotice, RemovalOrder
+from bastion.db.models import Delivery, OrderEscalation, OrderNotice, RemovalOrder
 from bastion.runtime import Bastion
 from builders.api import image_bytes
 from builders.console import login, make_user
+from conftest import _token
 
 
 class Inbox:
@@ -73,6 +75,15 @@ def order(reference: str = "FR-2026-0001", **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def clock_pass(bastion: Bastion, now: Any, mailer: Mailer | None) -> int:
+    """One pass of the clock at `now`: escalations, then e-mails, as the server runs it."""
+    with bastion.session() as session:
+        escalated = check_clocks(session, now=now, marks=(30, 15))
+    if mailer is not None:
+        send_pending_emails(bastion, mailer, now)
+    return escalated
+
+
 def deliveries(bastion: Bastion, event: str) -> list[dict[str, Any]]:
     with bastion.session() as session:
         rows = session.scalars(
@@ -107,8 +118,6 @@ def test_an_order_disables_every_copy_at_once_and_starts_the_clock(
     assert got["status"] == "executing" and got["missing"] == []
     deadline = got["deadline_at"]
     received = got["received_at"]
-    from datetime import datetime
-
     assert datetime.fromisoformat(deadline) - datetime.fromisoformat(received) == timedelta(hours=1)
     assert datetime.fromisoformat(received) >= before
     assert 3500 <= got["seconds_left"] <= 3600
@@ -250,10 +259,7 @@ def test_escalations_page_by_webhook_and_email_once_each(
         received = session.get(RemovalOrder, created["id"]).received_at  # type: ignore[union-attr]
 
     def tick(minutes: int) -> int:
-        with bastion.session() as session:
-            return check_clocks(
-                session, now=received + timedelta(minutes=minutes), marks=(30, 15), mailer=mailer
-            )
+        return clock_pass(bastion, received + timedelta(minutes=minutes), mailer)
 
     assert tick(0) == 1 and handler.messages[0]["Subject"].endswith("one hour to remove")
     assert tick(10) == 0
@@ -278,8 +284,7 @@ def test_an_incomplete_order_pages_on_arrival(
 ) -> None:
     handler, mailer = inbox
     client.post("/v1/orders", json=order(reasons=None), headers=authority)
-    with bastion.session() as session:
-        assert check_clocks(session, marks=(30, 15), mailer=mailer) == 1
+    assert clock_pass(bastion, utcnow(), mailer) == 1
     assert "INCOMPLETE" in handler.messages[0]["Subject"]
     assert "Missing or wrong: reasons." in handler.messages[0].get_payload()
 
@@ -291,13 +296,56 @@ def test_a_late_start_sends_only_the_most_urgent_level(
     with bastion.session() as session:
         row = session.get(RemovalOrder, created["id"])
         assert row is not None
-        assert (
-            check_clocks(
-                session, now=row.received_at + timedelta(hours=2), marks=(30, 15), mailer=None
-            )
-            == 1
-        )
+        received = row.received_at
+    assert clock_pass(bastion, received + timedelta(hours=2), None) == 1
     assert [p["level"] for p in deliveries(bastion, "order.escalation")] == ["overdue"]
+
+
+def test_two_clock_passes_at_once_page_once(
+    client: TestClient, authority: dict[str, str], bastion: Bastion
+) -> None:
+    client.post("/v1/orders", json=order(), headers=authority)
+    # Two passes that both read the order before either writes (a second server, or
+    # `bastion order check` beside the running one): the unique escalation row lets one win.
+    first, second = bastion.sessions(), bastion.sessions()
+    try:
+        orders_seen = [
+            list(s.scalars(select(RemovalOrder))) for s in (first, second)
+        ]  # both have read
+        assert all(len(o) == 1 for o in orders_seen)
+        assert check_clocks(first, marks=(30, 15)) == 1
+        first.commit()
+        assert check_clocks(second, marks=(30, 15)) == 0
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+    assert [p["level"] for p in deliveries(bastion, "order.escalation")] == ["received"]
+
+
+def test_a_hanging_smtp_server_never_blocks_an_arriving_order(
+    client: TestClient, authority: dict[str, str], bastion: Bastion
+) -> None:
+    client.post("/v1/orders", json=order(), headers=authority)
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        mailer = Mailer("127.0.0.1", silent.getsockname()[1], "b@test", "o@test", timeout=2)
+        with bastion.session() as session:
+            assert check_clocks(session, marks=(30, 15)) == 1
+        done = threading.Event()
+        sender = threading.Thread(
+            target=lambda: (send_pending_emails(bastion, mailer), done.set()), daemon=True
+        )
+        sender.start()
+        # While the e-mail hangs, a new order is received at once (no database lock held).
+        arrived = client.post("/v1/orders", json=order("FR-LATE"), headers=authority)
+        assert arrived.status_code == 201
+        assert not done.is_set()
+        sender.join(timeout=10)
+    with bastion.session() as session:
+        (row,) = session.scalars(select(OrderEscalation))
+        assert row.email_sent_at is None and row.email_error  # kept for the next pass
 
 
 def test_two_final_orders_in_a_year_make_the_platform_exposed(
@@ -454,12 +502,20 @@ def test_the_twelve_hour_advance_notice_is_tracked(
 
 
 def test_non_disclosure_is_six_weeks_and_renewable_once_over_the_api(
-    client: TestClient, authority: dict[str, str]
+    client: TestClient, authority: dict[str, str], admin: dict[str, str]
 ) -> None:
     too_long = order("NL-1", member_state="NL", non_disclosure_until="2030-01-01T00:00:00Z")
-    refused = client.post("/v1/orders", json=too_long, headers=authority)
-    assert refused.status_code == 422
-    assert "six weeks" in refused.json()["error"]["details"]["problems"]["non_disclosure_until"]
+    capped = client.post("/v1/orders", json=too_long, headers=authority)
+    # The content must still go: the order runs, its non-disclosure is cut to six weeks.
+    assert capped.status_code == 201 and capped.json()["status"] == "executing"
+    kept = datetime.fromisoformat(capped.json()["non_disclosure_until"])
+    assert kept - datetime.fromisoformat(capped.json()["received_at"]) == timedelta(weeks=6)
+    sneaky = client.post(
+        f"/v1/orders/{capped.json()['id']}/resume",
+        json={"clarification": {"non_disclosure_until": "2030-01-01T00:00:00Z"}},
+        headers=admin,
+    )
+    assert sneaky.status_code in (409, 422)
     soon = (utcnow() + timedelta(weeks=4)).isoformat()
     created = client.post(
         "/v1/orders", json=order("NL-2", member_state="NL", non_disclosure_until=soon),
@@ -477,3 +533,90 @@ def test_non_disclosure_is_six_weeks_and_renewable_once_over_the_api(
         headers=authority,
     )
     assert again.status_code == 409
+
+
+def test_hostile_orders_get_clear_errors_and_are_still_recorded(
+    client: TestClient, authority: dict[str, str], admin: dict[str, str]
+) -> None:
+    for issued in ("0001-01-01T00:30:00+01:00", "9999-12-31T23:00:00-05:00"):
+        far = client.post(
+            "/v1/orders", json=order(f"X-{issued[:4]}", issued_at=issued), headers=authority
+        )
+        assert far.status_code == 422 and "between 2000 and 2100" in far.text
+    nan = client.post(
+        "/v1/orders",
+        content=b'{"reference": "N-1", "x": NaN, "y": 1e400}',
+        headers=authority | {"content-type": "application/json"},
+    )
+    assert nan.status_code == 422 and nan.json()["error"]["details"]["order_id"]
+    blank = client.post(
+        "/v1/orders", json=order("B-1", identifiers={"external_ids": ["  "]}), headers=authority
+    )
+    assert blank.status_code == 422 and "not blank" in blank.text
+    listed = client.get("/v1/orders", headers=admin)
+    assert listed.status_code == 200 and len(listed.json()["orders"]) == 4  # every receipt kept
+    assert (
+        client.post(
+            "/v1/orders/notices",
+            json={"authority": "A", "member_state": "FR", "text": "a\x00b"},
+            headers=authority,
+        ).status_code
+        == 422
+    )
+
+
+def test_platforms_confirm_only_their_orders_and_authorities_list_only_theirs(
+    client: TestClient, authority: dict[str, str], platform: dict[str, str], bastion: Bastion
+) -> None:
+    mine = client.post(
+        "/v1/items",
+        json={"external_id": "m-1", "url": "https://acme.example/v/1"},
+        headers=platform,
+    ).json()
+    other = _token(bastion, "platform", "globex")
+    theirs = client.post(
+        "/v1/items", json={"external_id": "m-1", "url": "https://globex.example/v/1"}, headers=other
+    ).json()
+    scoped = order("P-1", urls=[], identifiers={"external_ids": ["m-1"], "platform": "acme"})
+    created = client.post("/v1/orders", json=scoped, headers=authority).json()
+    assert [t["item_id"] for t in created["targets"]] == [mine["id"]]  # not globex's m-1
+    assert theirs["id"] != mine["id"]
+    refused = client.post(f"/v1/orders/{created['id']}/removed", json={}, headers=other)
+    assert refused.status_code == 404
+    assert (
+        client.post(f"/v1/orders/{created['id']}/removed", json={}, headers=platform).status_code
+        == 200
+    )
+    with bastion.session() as session:
+        _, secret = create_token(session, name="de", role="authority")
+    de = {"Authorization": f"Bearer {secret}"}
+    for n in range(3):
+        client.post("/v1/orders", json=order(f"DE-{n}", member_state="DE"), headers=de)
+    own = client.get("/v1/orders?limit=3", headers=authority).json()
+    assert [o["reference"] for o in own["orders"]] == ["P-1"] and "exposure" not in own
+
+
+def test_a_racing_duplicate_reference_is_a_409(
+    client: TestClient, authority: dict[str, str], bastion: Bastion
+) -> None:
+    from bastion.compliance.orders import receive_order
+
+    first, second = bastion.sessions(), bastion.sessions()
+    try:
+        receive_order(first, order("RACE-1"), actor="a", via="api")
+        assert first.scalar(select(RemovalOrder.id)) is not None
+        # `second` checked for the reference before `first` committed; the insert then clashes.
+        first.commit()
+        from bastion.compliance import orders as desk
+        from bastion.errors import Conflict
+
+        original = desk._by_reference
+        desk._by_reference = lambda session, reference: None  # type: ignore[assignment]
+        try:
+            with pytest.raises(Conflict):
+                receive_order(second, order("RACE-1"), actor="b", via="api")
+        finally:
+            desk._by_reference = original  # type: ignore[assignment]
+    finally:
+        first.close()
+        second.close()

@@ -206,3 +206,27 @@ def test_the_key_can_come_from_a_file_and_the_cli_purges(
     assert out.read_bytes() == image_bytes(306)
     refused = bastion_cli(settings, "run", "--port", "1", vault_key="")
     assert refused.returncode == 2 and "BASTION_VAULT_KEY" in refused.stderr
+
+
+def test_files_left_by_a_crash_are_swept(
+    client: TestClient, bastion: Bastion, admin: dict[str, str]
+) -> None:
+    import os
+
+    _decide(client, admin, review_case(client, admin, seed=307), "remove")
+    _preserve(bastion)
+    (row,) = _records(bastion)
+    keys = vault_from(bastion.settings)
+    assert keys is not None
+    orphan = keys.path_for(row.id + 1000)  # sealed, then the commit never happened
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"sealed but never committed")
+    fresh = keys.path_for(row.id + 1001)
+    fresh.parent.mkdir(parents=True, exist_ok=True)
+    fresh.write_bytes(b"being sealed right now")
+    hours_ago = utcnow().timestamp() - 7200
+    os.utime(orphan, (hours_ago, hours_ago))
+    os.utime(keys.path_for(row.id), (hours_ago, hours_ago))
+    with bastion.session() as session:
+        assert purge(session, keys) == []
+    assert not orphan.exists() and fresh.exists() and keys.path_for(row.id).exists()

@@ -1,7 +1,8 @@
 """The one-hour clock: page on arrival, then escalate open removal orders before their deadline
 and when overdue, by webhook to the platform and by e-mail to the on-call address. Runs in a
-background thread (compliance/worker.py) and from `bastion order check`; each escalation is
-sent once per channel, and a failed e-mail is tried again on the next pass."""
+background thread (compliance/worker.py) and from `bastion order check`. Each escalation is
+claimed as a unique row first, so concurrent passes page once; e-mails go out with no
+transaction open, and a failed one is tried again on the next pass."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bastion.actions.webhooks import enqueue
 from bastion.audit import record
 from bastion.compliance.orders import public_order
 from bastion.db.base import utcnow
-from bastion.db.models import RemovalOrder
+from bastion.db.models import OrderEscalation, RemovalOrder
 from bastion.runtime import Bastion
 
 log = logging.getLogger("bastion.orders")
@@ -50,7 +52,7 @@ class Mailer:
             smtp.send_message(message)
 
 
-def due(order: RemovalOrder, now: datetime, marks: tuple[int, ...]) -> list[str]:
+def due(order: RemovalOrder, now: datetime, marks: tuple[int, ...], sent: set[str]) -> list[str]:
     """The escalation this order needs now, if any: `received` (page on arrival, also for an
     incomplete order: someone must ask the authority), then `30m`, `15m`, `overdue`."""
     if order.status not in ("executing", "incomplete"):
@@ -62,18 +64,29 @@ def due(order: RemovalOrder, now: datetime, marks: tuple[int, ...]) -> list[str]
         if left <= 0:
             levels.append("overdue")
     # Only the most urgent unsent level is worth a page; lower ones are implied.
-    fresh = [level for level in levels if level not in _sent_levels(order)]
+    fresh = [level for level in levels if level not in sent]
     return fresh[-1:] if fresh else []
 
 
-def _sent_levels(order: RemovalOrder) -> set[str]:
-    return {mark.split(":")[0] for mark in order.escalations if mark.endswith(":webhook")}
+def _clock_key(order: RemovalOrder) -> datetime:
+    # While the clock waits for missing information there is no deadline; the receipt stands in.
+    return order.deadline_at or order.received_at
 
 
-def check_clocks(
-    session: Session, *, now: datetime | None = None, marks: tuple[int, ...], mailer: Mailer | None
-) -> int:
-    """One pass: escalate every open order that needs it; returns how many escalations."""
+def _sent(session: Session, order: RemovalOrder) -> set[str]:
+    rows = session.scalars(
+        select(OrderEscalation.level).where(
+            OrderEscalation.order_id == order.id,
+            OrderEscalation.deadline_at == _clock_key(order),
+        )
+    )
+    return set(rows)
+
+
+def check_clocks(session: Session, *, now: datetime | None = None, marks: tuple[int, ...]) -> int:
+    """One pass: record and webhook every escalation that is due; returns how many. E-mails
+    go out afterwards, outside any transaction (`send_pending_emails`): a hanging SMTP server
+    must never hold the database while an order is arriving."""
     now = now or utcnow()
     orders = session.scalars(
         select(RemovalOrder)
@@ -82,32 +95,75 @@ def check_clocks(
     )
     sent = 0
     for order in orders:
-        for level in due(order, now, marks):
-            _escalate(session, order, level, now)
-            sent += 1
-        if mailer is not None:
-            _email_pending(order, mailer, now)
+        for level in due(order, now, marks, _sent(session, order)):
+            sent += _escalate(session, order, level, now)
     return sent
 
 
-def _escalate(session: Session, order: RemovalOrder, level: str, now: datetime) -> None:
-    summary = public_order(order, now)
-    enqueue(session, "order.escalation", {"level": level, "order": summary})
+def _escalate(session: Session, order: RemovalOrder, level: str, now: datetime) -> int:
+    """Claim the level (unique row), then webhook it; a concurrent pass that claimed it first
+    wins and this one sends nothing."""
+    try:
+        with session.begin_nested():
+            session.add(OrderEscalation(order_id=order.id, deadline_at=_clock_key(order),
+                                        level=level, created_at=now))  # fmt: skip
+            session.flush()
+    except IntegrityError:
+        return 0
+    enqueue(session, "order.escalation", {"level": level, "order": public_order(order, now)})
     # Reassign rather than append: the JSON column only notices a new list.
-    order.escalations = [*order.escalations, f"{level}:webhook", f"{level}:email-pending"]
+    order.escalations = [*order.escalations, level]
     record(session, "clock", "order.escalate", f"order:{order.id}", {"level": level})
+    return 1
 
 
-def _email_pending(order: RemovalOrder, mailer: Mailer, now: datetime) -> None:
-    pending = [m for m in order.escalations if m.endswith(":email-pending")]
-    for mark in pending:
-        level = mark.split(":")[0]
+@dataclass(frozen=True)
+class Page:
+    """One e-mail to send: which escalation row, and what it says."""
+
+    escalation_id: int
+    subject: str
+    body: str
+
+
+def pending_pages(session: Session, now: datetime | None = None) -> list[Page]:
+    """Escalations whose e-mail has not gone out yet."""
+    now = now or utcnow()
+    rows = session.execute(
+        select(OrderEscalation, RemovalOrder)
+        .join(RemovalOrder, RemovalOrder.id == OrderEscalation.order_id)
+        .where(OrderEscalation.email_sent_at.is_(None))
+        .order_by(OrderEscalation.id)
+        .limit(100)
+    )
+    return [
+        Page(row.id, _subject(order, row.level), _body(order, row.level, now))
+        for row, order in rows
+    ]
+
+
+def send_pending_emails(bastion: Bastion, mailer: Mailer, now: datetime | None = None) -> int:
+    """Send each pending page with no transaction open, then mark it in a short one; a failed
+    send is kept and tried again on the next pass."""
+    with bastion.session() as session:
+        pages = pending_pages(session, now)
+    sent = 0
+    for page in pages:
         try:
-            mailer.send(_subject(order, level), _body(order, level, now))
+            mailer.send(page.subject, page.body)
         except (OSError, smtplib.SMTPException) as exc:
-            log.warning("on-call e-mail for order %s failed (%s); retrying", order.id, exc)
-            return
-        order.escalations = [f"{level}:email" if m == mark else m for m in order.escalations]
+            log.warning("on-call e-mail %s failed (%s); retrying", page.escalation_id, exc)
+            with bastion.session() as session:
+                row = session.get(OrderEscalation, page.escalation_id)
+                if row is not None:
+                    row.email_error = str(exc)[:1000]
+            continue
+        with bastion.session() as session:
+            row = session.get(OrderEscalation, page.escalation_id)
+            if row is not None:
+                row.email_sent_at, row.email_error = utcnow(), None
+        sent += 1
+    return sent
 
 
 def _subject(order: RemovalOrder, level: str) -> str:
@@ -156,7 +212,10 @@ def mailer_for(bastion: Bastion) -> Mailer | None:
 
 
 def check_once(bastion: Bastion, now: datetime | None = None) -> int:
-    """One pass in its own transaction."""
-    marks = bastion.settings.order_escalation_marks
+    """One pass: escalations in their own transaction, then the e-mails."""
     with bastion.session() as session:
-        return check_clocks(session, now=now, marks=marks, mailer=mailer_for(bastion))
+        escalated = check_clocks(session, now=now, marks=bastion.settings.order_escalation_marks)
+    mailer = mailer_for(bastion)
+    if mailer is not None:
+        send_pending_emails(bastion, mailer, now)
+    return escalated

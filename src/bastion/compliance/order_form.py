@@ -21,7 +21,10 @@ MEMBER_STATES = frozenset(
 )  # fmt: skip
 # Identifying information besides URLs: the platform's own ids and content hashes.
 IDENTIFIERS = ("external_ids", "sha256", "md5")
+# An instance may serve several platforms, whose ids can collide: `platform` scopes the ids.
+IDENTIFIER_KEYS = (*IDENTIFIERS, "platform")
 MAX_TARGETS = 1000
+YEARS = (2000, 2100)
 MAX_TEXT = 20_000
 
 
@@ -41,6 +44,12 @@ class OrderForm:
     emergency: bool = False
     non_disclosure_until: datetime | None = None
     problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def platform(self) -> str | None:
+        """The platform the order's external ids belong to, when it names one."""
+        named = self.identifiers.get("platform")
+        return named[0] if named else None
 
     @property
     def missing(self) -> list[str]:
@@ -71,7 +80,7 @@ def read_order(raw: Any) -> OrderForm:
     form.categories = _categories(raw, form)
     form.urls = _urls(raw, form)
     form.identifiers = _identifiers(raw, form)
-    if not form.urls and not any(form.identifiers.values()) and "urls" not in form.problems:
+    if not form.targets() and "urls" not in form.problems and "identifiers" not in form.problems:
         form.problems["urls"] = (
             "name the content: `urls` (a list of URLs) and/or `identifiers` "
             "({external_ids, sha256, md5})"
@@ -130,6 +139,10 @@ def _time(raw: dict[str, Any], key: str, form: OrderForm, *, required: bool) -> 
     if parsed.tzinfo is None:
         form.problems[key] = "give a time zone (Z or +01:00): order times are legal deadlines"
         return None
+    if not YEARS[0] <= parsed.year <= YEARS[1]:
+        # Far dates overflow date arithmetic (deadlines, notice windows) later on.
+        form.problems[key] = f"a date between {YEARS[0]} and {YEARS[1]}"
+        return None
     return parsed.astimezone(UTC)
 
 
@@ -171,18 +184,26 @@ def _identifiers(raw: dict[str, Any], form: OrderForm) -> dict[str, list[str]]:
     if not isinstance(value, dict):
         form.problems["identifiers"] = f"expected an object with {', '.join(IDENTIFIERS)}"
         return {}
-    unknown = [k for k in value if k not in IDENTIFIERS]
+    unknown = [k for k in value if k not in IDENTIFIER_KEYS]
     if unknown:
-        form.problems["identifiers"] = f"unknown key(s) {unknown}; use {', '.join(IDENTIFIERS)}"
+        form.problems["identifiers"] = f"unknown key(s) {unknown}; use {', '.join(IDENTIFIER_KEYS)}"
         return {}
-    out: dict[str, list[str]] = {}
+    platform = value.get("platform")
+    if platform is not None and (not isinstance(platform, str) or not 0 < len(platform) <= 64):
+        form.problems["identifiers"] = "platform: the platform's name, 1-64 characters"
+        return {}
+    out: dict[str, list[str]] = {"platform": [platform]} if platform else {}
     for key in IDENTIFIERS:
         values = value.get(key) or []
         if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
             form.problems["identifiers"] = f"{key}: expected a list of strings"
             return {}
         if key == "external_ids":
-            out[key] = [v.strip()[:256] for v in values]
+            ids = [v.strip() for v in values]
+            if any(not v or len(v) > 256 or "\x00" in v for v in ids):
+                form.problems["identifiers"] = "external_ids: 1-256 characters each, not blank"
+                return {}
+            out[key] = ids
             continue
         try:
             out[key] = [normalize_value(key, v) for v in values]

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bastion.actions.webhooks import enqueue
@@ -53,22 +54,9 @@ def receive_order(
     when the form has problems: the receipt must survive the 422 that reports them."""
     received_at = now or utcnow()
     form = read_order(raw)
-    if form.reference is not None:
-        existing = session.scalar(
-            select(RemovalOrder).where(RemovalOrder.reference == form.reference)
-        )
-        if existing is not None:
-            record(session, actor, "order.duplicate", f"order:{existing.id}", {"via": via})
-            raise Conflict(
-                f"An order with reference {form.reference!r} was already received "
-                f"(order {existing.id}, {existing.received_at.isoformat()}).",
-                code="duplicate_order",
-                details={"order_id": existing.id, "url": f"/v1/orders/{existing.id}"},
-            )
-    if form.non_disclosure_until and form.non_disclosure_until > received_at + NON_DISCLOSURE:
-        form.problems["non_disclosure_until"] = (
-            "at most six weeks after the order (Art. 11(3)); the authority may renew it once"
-        )
+    if form.reference is not None and _by_reference(session, form.reference) is not None:
+        raise _duplicate(session, form.reference, actor, via)
+    capped = _cap_non_disclosure(form, received_at)
     order = RemovalOrder(
         received_at=received_at,
         received_via=via,
@@ -78,18 +66,52 @@ def receive_order(
         escalations=[],
     )
     _apply(order, form)
-    session.add(order)
-    session.flush()
+    try:
+        with session.begin_nested():  # a racing duplicate hits the unique reference here
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        raise _duplicate(session, form.reference or "", actor, via) from None
     record(
         session,
         actor,
         "order.receive",
         f"order:{order.id}",
-        {"reference": order.reference, "via": via, "missing": form.missing},
+        {"reference": order.reference, "via": via, "missing": form.missing, **capped},
     )
     if not form.problems:
         _start(session, order, received_at, actor)
     return order, form
+
+
+def _by_reference(session: Session, reference: str) -> RemovalOrder | None:
+    return session.scalar(select(RemovalOrder).where(RemovalOrder.reference == reference))
+
+
+def _duplicate(session: Session, reference: str, actor: str, via: str) -> Conflict:
+    """The 409 for a reference received before, pointing at the first order."""
+    existing = _by_reference(session, reference)
+    if existing is None:  # the clash was with a row not visible to us yet
+        return Conflict(f"An order with reference {reference!r} exists.", code="duplicate_order")
+    record(session, actor, "order.duplicate", f"order:{existing.id}", {"via": via})
+    return Conflict(
+        f"An order with reference {reference!r} was already received "
+        f"(order {existing.id}, {existing.received_at.isoformat()}).",
+        code="duplicate_order",
+        details={"order_id": existing.id, "url": f"/v1/orders/{existing.id}"},
+    )
+
+
+def _cap_non_disclosure(form: OrderForm, received_at: datetime) -> dict[str, Any]:
+    """Art. 11(3): non-disclosure lasts at most six weeks. A longer one does not make the
+    removal order invalid (the content must still go), so it is cut to six weeks and the
+    audit log says so."""
+    limit = received_at + NON_DISCLOSURE
+    if form.non_disclosure_until is None or form.non_disclosure_until <= limit:
+        return {}
+    asked = form.non_disclosure_until
+    form.non_disclosure_until = limit
+    return {"non_disclosure_capped": {"asked": asked.isoformat(), "kept": limit.isoformat()}}
 
 
 def _apply(order: RemovalOrder, form: OrderForm) -> None:
@@ -116,11 +138,12 @@ def _start(
             item = session.get(Item, target.item_id) if target.item_id else None
             _disable(session, order, target, item, now, actor)
     known = {(t.locator, t.value) for t in order.targets}
-    form_targets = OrderForm(urls=order.urls, identifiers=order.identifiers).targets()
-    for locator, value in form_targets:
+    form_targets = OrderForm(urls=order.urls, identifiers=order.identifiers)
+    for locator, value in form_targets.targets():
         if (locator, value) in known:
             continue
-        items: list[Item | None] = [*_items_for(session, locator, value)] or [None]
+        found = _items_for(session, locator, value, form_targets.platform)
+        items: list[Item | None] = [*found] or [None]
         for item in items:
             target = OrderTarget(locator=locator, value=value, item_id=item.id if item else None)
             order.targets.append(target)
@@ -128,12 +151,17 @@ def _start(
     session.flush()
 
 
-def _items_for(session: Session, locator: str, value: str) -> list[Item]:
-    """Every stored item an order's locator names (all copies, on every platform)."""
+def _items_for(
+    session: Session, locator: str, value: str, platform: str | None = None
+) -> list[Item]:
+    """Every stored item an order's locator names (all copies, on every platform; a platform's
+    own ids only on the platform the order names, when it names one)."""
     if locator == "url":
         where = Item.url == value
     elif locator == "external_id":
         where = Item.external_id == value
+        if platform is not None:
+            where = where & (Item.platform == platform)
     elif locator == "sha256":
         where = Item.content_sha256 == value
     else:
@@ -207,11 +235,19 @@ def get_order(session: Session, order_id: int) -> RemovalOrder:
     return order
 
 
-def list_orders(session: Session, *, status: str | None = None, limit: int = 100) -> list[Any]:
-    """Orders, open ones first by deadline, then the newest."""
+def list_orders(
+    session: Session,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    received_by: str | None = None,
+) -> list[Any]:
+    """Orders (of one sender, when given), open ones first by deadline, then the newest."""
     statement = select(RemovalOrder)
     if status is not None:
         statement = statement.where(RemovalOrder.status == status)
+    if received_by is not None:
+        statement = statement.where(RemovalOrder.received_by == received_by)
     statement = statement.order_by(RemovalOrder.received_at.desc()).limit(limit)
     orders = list(session.scalars(statement))
     open_first = sorted(
@@ -219,6 +255,20 @@ def list_orders(session: Session, *, status: str | None = None, limit: int = 100
         key=lambda o: (o.status not in OPEN_STATUSES, o.deadline_at is None, o.deadline_at),
     )
     return open_first
+
+
+def concerns_platform(session: Session, order: RemovalOrder, platform: str) -> bool:
+    """Whether the order names something of this platform: one of its items, or content
+    Bastion never stored (which any platform of the instance may host)."""
+    item_ids = [t.item_id for t in order.targets if t.item_id is not None]
+    if len(item_ids) < len(order.targets):
+        return True
+    owned = session.scalar(
+        select(func.count())
+        .select_from(Item)
+        .where(Item.id.in_(item_ids), Item.platform == platform)
+    )
+    return bool(owned)
 
 
 def confirm_removal(
@@ -279,11 +329,21 @@ def resume_order(
     if clarification is not None:
         if not isinstance(clarification, dict):
             raise InvalidInput("Send the clarification as a JSON object of order fields.")
+        if "non_disclosure_until" in clarification:
+            raise InvalidInput(
+                "A clarification cannot change the non-disclosure period; the authority renews "
+                "it with POST /v1/orders/{id}/non-disclosure (once, Art. 11(3))."
+            )
         merged = {**order.raw, **clarification}
         reference = order.reference
         form = read_order(merged)
         if form.reference != reference and reference is not None:
             raise InvalidInput("A clarification cannot change the order's reference.")
+        if form.reference is not None and form.reference != reference:
+            other = _by_reference(session, form.reference)
+            if other is not None and other.id != order.id:
+                raise _duplicate(session, form.reference, actor, "clarification")
+        _cap_non_disclosure(form, order.received_at)
         order.raw = merged
         _apply(order, form)
         if form.problems:
@@ -379,8 +439,8 @@ def record_notice(session: Session, raw: Any, *, actor: str) -> OrderNotice:
             "; ".join(f"{k}: {v}" for k, v in sorted(problems.items())), details=problems
         )
     text = raw.get("text")
-    if text is not None and (not isinstance(text, str) or len(text) > 20_000):
-        raise InvalidInput("`text`: at most 20,000 characters of text.")
+    if text is not None and (not isinstance(text, str) or len(text) > 20_000 or "\x00" in text):
+        raise InvalidInput("`text`: at most 20,000 characters of text, no NUL characters.")
     notice = OrderNotice(
         authority=form.authority or "",
         member_state=form.member_state or "",

@@ -256,9 +256,40 @@ def purge(
     for row in due:
         vault.path_for(row.id).unlink(missing_ok=True)
         row.purged_at = now
-    if due:
-        record(session, "vault", "vault.purge", "vault", {"records": [r.id for r in due]})
+    orphans = _sweep_orphans(session, vault, now)
+    if due or orphans:
+        details = {"records": [r.id for r in due], "orphan_files": orphans}
+        record(session, "vault", "vault.purge", "vault", details)
     return [r.id for r in due]
+
+
+ORPHAN_AGE = timedelta(hours=1)
+
+
+def _sweep_orphans(session: Session, vault: Vault, now: datetime) -> int:
+    """Delete files whose record never committed (a crash between sealing and the commit) or
+    was purged: removed content must not outlive its record. Only files older than an hour,
+    so a pass sealing right now is never raced."""
+    if not vault.root.exists():
+        return 0
+    files = {
+        int(path.stem): path
+        for path in vault.root.glob("*/*.bin")
+        if path.stem.isdigit() and now.timestamp() - path.stat().st_mtime > ORPHAN_AGE.seconds
+    }
+    if not files:
+        return 0
+    live = set(
+        session.scalars(
+            select(VaultRecord.id).where(
+                VaultRecord.id.in_(list(files)), VaultRecord.purged_at.is_(None)
+            )
+        )
+    )
+    for record_id, path in files.items():
+        if record_id not in live:
+            path.unlink(missing_ok=True)
+    return len(files) - len(live)
 
 
 def get_record(session: Session, record_id: int) -> VaultRecord:

@@ -485,3 +485,27 @@ class Complaint(Base):
         Index("ix_complaints_open", "status", "due_at"),
         {"sqlite_autoincrement": True},
     )
+
+
+class OrderEscalation(Base):
+    """One page about one removal order at one level of one clock run: the unique key makes
+    two clock passes at once (a second server, `bastion order check`) page only once."""
+
+    __tablename__ = "order_escalations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("removal_orders.id", ondelete="CASCADE"), index=True
+    )
+    # The deadline the page was about (the receipt time while the clock waits for missing
+    # information): a restarted clock pages again. Never NULL, or the unique key would not bite.
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    level: Mapped[str] = mapped_column(String(16))  # received, 30m, 15m, overdue
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    email_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("order_id", "deadline_at", "level", name="uq_order_escalations_level"),
+        {"sqlite_autoincrement": True},
+    )

@@ -4,6 +4,7 @@ platform confirms removal, admins handle obstacles, and everyone entitled reads 
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -73,7 +74,7 @@ async def receive(request: Request, session: SessionDep, who: Sender) -> dict[st
     if len(body) > MAX_ORDER_BYTES:
         raise InvalidInput(f"An order is at most {MAX_ORDER_BYTES} bytes of JSON.")
     try:
-        raw: Any = json.loads(body)
+        raw: Any = json.loads(body, parse_constant=_no_constants, parse_float=_finite)
     except (ValueError, RecursionError):
         raw = {"body": body[:100_000].decode("utf-8", "replace")}
     order, form = orders.receive_order(session, raw, actor=who.actor, via="api")
@@ -114,12 +115,12 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Orders with their clocks, and the Art. 5 exposure count."""
-    found = orders.list_orders(session, status=status, limit=limit)
-    visible = [o for o in found if _may_see(who, o)]
-    return {
-        "orders": [orders.public_order(o, session=session) for o in visible],
-        "exposure": orders.exposure(session),
-    }
+    own = who.actor if who.role == "authority" else None
+    found = orders.list_orders(session, status=status, limit=limit, received_by=own)
+    out: dict[str, Any] = {"orders": [orders.public_order(o, session=session) for o in found]}
+    if own is None:  # other authorities' orders are none of an authority's business
+        out["exposure"] = orders.exposure(session)
+    return out
 
 
 @router.get("/{order_id}", summary="One removal order")
@@ -145,6 +146,8 @@ def confirm(order_id: OrderId, body: Removed, session: SessionDep, who: Confirme
     """The platform removed or disabled everything the order names (Annex II time)."""
     when = parse_time(body.removed_at, "removed_at")
     order = orders.get_order(session, order_id)
+    if who.role == "platform" and not orders.concerns_platform(session, order, who.platform):
+        raise NotFound(f"No removal order {order_id} concerns platform {who.platform!r}.")
     return orders.public_order(
         orders.confirm_removal(session, order, actor=who.actor, removed_at=when)
     )
@@ -195,6 +198,19 @@ def final(order_id: OrderId, session: SessionDep, who: Manager) -> Any:
     """No appeal in time, or confirmed on appeal: it counts towards Art. 5 exposure."""
     order = orders.mark_final(session, orders.get_order(session, order_id), actor=who.actor)
     return orders.public_order(order)
+
+
+def _no_constants(name: str) -> Any:
+    # NaN and Infinity are not JSON; PostgreSQL's json type refuses them, and the receipt
+    # must be storable, so such a body is kept as text instead.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e400
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
 
 
 def _may_see(who: Principal, order: RemovalOrder) -> bool:
