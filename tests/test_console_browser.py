@@ -247,6 +247,8 @@ def test_removal_order_countdown_ticks_in_a_real_browser(
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("heading", name="Removal orders")).to_be_visible()
+        expect(page.locator("#exposure")).to_have_text("Revealed: 0")  # the reveal counter
+        expect(page.locator("#exposure-status")).to_contain_text("Not exposed")
         clock = page.locator("#orders time.countdown")
         expect(clock).to_contain_text(":")
         first = clock.text_content()

@@ -50,7 +50,7 @@ def _orders(
         login,
         status_code=status_code,
         orders=[orders.public_order(o) for o in found],
-        exposure=orders.exposure(session),
+        order_exposure=orders.exposure(session),
         can_enter=may(login, Action.ORDERS_MANAGE),
         member_states=sorted(MEMBER_STATES - {"GR"}),
         categories=CATEGORIES,
