@@ -34,6 +34,8 @@ echo "== PDQ hashing, decode included ==" >&2
 "$venv/bin/python" benchmarks/bench_hashing.py
 echo "== Near-duplicate text: Bastion vs datasketch MinHashLSH ==" >&2
 "$venv/bin/python" benchmarks/bench_text_neardup.py --docs 100000 --solo 1000000
+echo "== Compliance paths (no peer has them) ==" >&2
+"$venv/bin/python" benchmarks/bench_compliance.py > .bench-data/compliance.md
 
 {
   echo "# Benchmark run $started"
@@ -56,5 +58,11 @@ echo "== Near-duplicate text: Bastion vs datasketch MinHashLSH ==" >&2
   echo "## Near-duplicate text"
   echo
   cat .bench-data/text_neardup.md
+  echo
+  echo "## Compliance paths"
+  echo
+  echo "| | Bastion |"
+  echo "|---|---|"
+  cat .bench-data/compliance.md
 } > .bench-data/benchmarks-latest.md
 echo "Wrote .bench-data/benchmarks-latest.md" >&2
