@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion import __version__
-from bastion.actions.worker import WebhookWorker, endpoint_for
+from bastion.actions.worker import endpoint_for, webhook_worker
 from bastion.api.routes import (
     banks,
     cases,
@@ -62,16 +62,13 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
         if bastion.settings.text_classifier:
             warm_classifier()  # ~1.3 s once, rather than on the first text item
         endpoint = endpoint_for(bastion)
-        worker = WebhookWorker(bastion, endpoint) if endpoint else None
-        if worker:
-            worker.start()
+        if endpoint is not None:
+            duties.append(webhook_worker(bastion, endpoint))
         for duty in duties:
             duty.start()
         yield
         for duty in duties:
             duty.stop()
-        if worker:
-            worker.stop()
         bastion.close()
 
     app = FastAPI(

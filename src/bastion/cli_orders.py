@@ -31,10 +31,7 @@ def order_receive(
         session.commit()
         emit(public_order(order))
     if form.problems:
-        raise InvalidInput(
-            f"Order {order.id} recorded but incomplete: "
-            + "; ".join(f"{k}: {v}" for k, v in sorted(form.problems.items()))
-        )
+        raise InvalidInput(f"Order {order.id} recorded but incomplete: " + form.describe())
 
 
 @order_app.command("list")

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-
 import httpx
 
 from bastion.actions.webhooks import Endpoint, deliver_due
+from bastion.periodic import Periodic
 from bastion.runtime import Bastion
-
-log = logging.getLogger("bastion.webhooks")
 
 
 def endpoint_for(bastion: Bastion) -> Endpoint | None:
@@ -27,30 +23,9 @@ def deliver_once(bastion: Bastion, endpoint: Endpoint, client: httpx.Client) -> 
         return deliver_due(session, endpoint, client)
 
 
-class WebhookWorker:
-    """Runs `deliver_once` every `interval` seconds until stopped."""
-
-    def __init__(self, bastion: Bastion, endpoint: Endpoint, interval: float = 1.0) -> None:
-        self.bastion = bastion
-        self.endpoint = endpoint
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bastion-webhooks", daemon=True)
-
-    def start(self) -> None:
-        """Start the thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Ask the thread to finish and wait for it."""
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        with httpx.Client() as client:
-            while not self._stop.is_set():
-                try:
-                    deliver_once(self.bastion, self.endpoint, client)
-                except Exception:  # a database hiccup must not kill the sender for good
-                    log.exception("webhook pass failed; retrying")
-                self._stop.wait(self.interval)
+def webhook_worker(bastion: Bastion, endpoint: Endpoint, interval: float = 1.0) -> Periodic:
+    """The server's sender: `deliver_once` every `interval` seconds over one HTTP client."""
+    client = httpx.Client()
+    return Periodic(
+        "webhooks", lambda: deliver_once(bastion, endpoint, client), interval, close=client.close
+    )

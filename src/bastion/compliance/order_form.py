@@ -51,6 +51,10 @@ class OrderForm:
         named = self.identifiers.get("platform")
         return named[0] if named else None
 
+    def describe(self) -> str:
+        """The problems in one line, field by field (`reasons: missing; urls: ...`)."""
+        return describe(self.problems)
+
     @property
     def missing(self) -> list[str]:
         """The fields with a problem, in a stable order."""
@@ -63,6 +67,11 @@ class OrderForm:
         out += [("sha256", v) for v in self.identifiers.get("sha256", [])]
         out += [("md5", v) for v in self.identifiers.get("md5", [])]
         return out
+
+
+def describe(problems: dict[str, str]) -> str:
+    """Field problems in one line, in field order."""
+    return "; ".join(f"{field}: {message}" for field, message in sorted(problems.items()))
 
 
 def read_order(raw: Any) -> OrderForm:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bastion.actions.webhooks import enqueue
 from bastion.audit import record
-from bastion.compliance.order_form import OrderForm, read_order
+from bastion.compliance.order_form import OrderForm, describe, read_order
 from bastion.db.base import utcnow
 from bastion.db.models import (
     Decision,
@@ -435,9 +435,7 @@ def record_notice(session: Session, raw: Any, *, actor: str) -> OrderNotice:
     form = read_order({**raw, "reference": "-", "issued_at": None})
     problems = {k: v for k, v in form.problems.items() if k in ("authority", "member_state")}
     if problems:
-        raise InvalidInput(
-            "; ".join(f"{k}: {v}" for k, v in sorted(problems.items())), details=problems
-        )
+        raise InvalidInput(describe(problems), details=problems)
     text = raw.get("text")
     if text is not None and (not isinstance(text, str) or len(text) > 20_000 or "\x00" in text):
         raise InvalidInput("`text`: at most 20,000 characters of text, no NUL characters.")

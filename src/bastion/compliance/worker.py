@@ -5,46 +5,12 @@ One thread per duty, so a slow Transparency Database never delays a removal-orde
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable
-
 from bastion.compliance.notices import notify_due, release_due_notices
 from bastion.compliance.order_clock import check_once
 from bastion.compliance.tdb_client import client_from_settings, submit_once
 from bastion.compliance.vault import preserve_due, purge, vault_from
+from bastion.periodic import Periodic
 from bastion.runtime import Bastion
-
-log = logging.getLogger("bastion.compliance")
-
-
-class Periodic:
-    """Runs `task` now and then every `interval` seconds until stopped; errors are logged
-    and the next pass tries again (a database hiccup must not stop a legal clock)."""
-
-    def __init__(self, name: str, task: Callable[[], object], interval: float) -> None:
-        self.name = name
-        self.task = task
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"bastion-{name}", daemon=True)
-
-    def start(self) -> None:
-        """Start the thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Ask the thread to finish and wait for it."""
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.task()
-            except Exception:
-                log.exception("%s pass failed; retrying", self.name)
-            self._stop.wait(self.interval)
 
 
 def compliance_workers(bastion: Bastion) -> list[Periodic]:

@@ -209,10 +209,7 @@ def resume(
         _, form = orders.resume_order(session, order, actor=_actor(login), clarification=fields)
         if form is not None and form.problems:
             session.commit()  # keep what the authority clarified so far
-            raise InvalidInput(
-                "Still missing or wrong: "
-                + "; ".join(f"{k}: {v}" for k, v in sorted(form.problems.items()))
-            )
+            raise InvalidInput("Still missing or wrong: " + form.describe())
 
     return _act(request, session, login, order_id, run)
 

@@ -82,7 +82,7 @@ async def receive(request: Request, session: SessionDep, who: Sender) -> dict[st
         session.commit()  # the receipt stands even though the order cannot run yet
         raise InvalidInput(
             f"Order {order.id} was received at {order.received_at.isoformat()} but cannot "
-            "be executed: " + "; ".join(f"{k}: {v}" for k, v in sorted(form.problems.items())),
+            "be executed: " + form.describe(),
             code="order_incomplete",
             details={
                 "order_id": order.id,
@@ -173,8 +173,7 @@ def resume(order_id: OrderId, body: Resume, session: SessionDep, who: Manager) -
     if form is not None and form.problems:
         session.commit()  # the clarification is kept; the order still cannot run
         raise InvalidInput(
-            "The clarification still leaves problems: "
-            + "; ".join(f"{k}: {v}" for k, v in sorted(form.problems.items())),
+            "The clarification still leaves problems: " + form.describe(),
             code="order_incomplete",
             details={"order_id": order.id, "missing": form.missing, "problems": form.problems},
         )
