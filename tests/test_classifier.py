@@ -82,6 +82,21 @@ def test_challenge_sets_are_never_trained_on_and_stay_measured() -> None:
         assert review[f"lang={lang} slice=propaganda"]["recall"]["value"] >= 0.70
 
 
+def test_short_posts_stay_measured() -> None:
+    # Posts of 2-9 words (training texts have 5+, median 22): today's figures, recorded in
+    # docs/model-card.md, so that they cannot get worse unseen. Prayers are never flagged.
+    files = [p for p in challenge_files(DATA) if p.stem.endswith("-short-challenge")]
+    assert len(files) == 3
+    metrics, failed = evaluate_file(files, max_bytes=1_000_000)
+    assert failed == 0
+    review = metrics["review"]
+    for lang, worst, found in (("en", 0.20, 0.90), ("fr", 0.20, 0.85), ("ar", 0.25, 0.70)):
+        assert review[f"lang={lang}"]["false_positive_rate"]["n"] == 112
+        assert review[f"lang={lang}"]["false_positive_rate"]["value"] <= worst, lang
+        assert review[f"lang={lang} slice=religious"]["false_positive_rate"]["value"] == 0.0
+        assert review[f"lang={lang}"]["recall"]["value"] >= found, lang
+
+
 def test_cli_classify_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     lines = [
