@@ -1,17 +1,28 @@
-"""`bastion classify` and `bastion eval`: the text classifier on JSON Lines files."""
+"""`bastion classify`, `bastion eval`, `bastion export-reviewed` and `bastion train`: the text
+classifier on JSON Lines files, measured and retrained with a platform's own decisions."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from bastion.classify.batch import classify_file, evaluate_file
+from bastion.classify.model import use_model
 from bastion.errors import InvalidInput
 from bastion.settings import Settings
+
+ModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model", help="A retrained model file (default: $BASTION_TEXT_MODEL or the shipped one)."
+    ),
+]
 
 
 def classify(
@@ -22,10 +33,12 @@ def classify(
     no_explain: Annotated[
         bool, typer.Option("--no-explain", help="Skip explanations (faster).")
     ] = False,
+    model: ModelOption = None,
 ) -> None:
     """Classify texts: one output line per input line (bad lines get an `error` and a line
     number; the rest are still classified, and the exit status is 1)."""
     settings = Settings()
+    use_model(model or settings.text_model)
     if output is None:
         failed = classify_file(
             input, sys.stdout, max_bytes=settings.max_text_bytes, explain=not no_explain
@@ -57,6 +70,7 @@ def evaluate(
     ] = None,
     band: Annotated[str, typer.Option(help="review (review or high) or high.")] = "review",
     lang: Annotated[str | None, typer.Option(help="Only lines with this `lang`.")] = None,
+    model: ModelOption = None,
 ) -> None:
     """Precision, recall and false-positive rate with Wilson 95% intervals, per language and
     slice: one JSON line per group, then a summary line."""
@@ -64,8 +78,10 @@ def evaluate(
         raise InvalidInput("--band is review or high.")
     if split not in (None, "train", "dev", "test"):
         raise InvalidInput("--split is train, dev or test.")
+    settings = Settings()
+    use_model(model or settings.text_model)
     metrics, failed = evaluate_file(
-        input, max_bytes=Settings().max_text_bytes, split=split, lang=lang
+        input, max_bytes=settings.max_text_bytes, split=split, lang=lang
     )
     for group, values in metrics[band].items():
         typer.echo(json.dumps({"band": band, "group": group, **values}, ensure_ascii=False))
@@ -73,7 +89,126 @@ def evaluate(
         typer.echo(f"{failed} line(s) skipped: not JSON, no text or no label.", err=True)
 
 
+def export_reviewed(
+    output: Annotated[Path, typer.Option("--output", help="Where to write the JSONL.")],
+    since: Annotated[
+        str | None, typer.Option(help="Only decisions from this day on, YYYY-MM-DD (UTC).")
+    ] = None,
+) -> None:
+    """Every decided text as a labelled line (remove/restrict: propaganda; leave up, not
+    terrorist content, reinstated: benign, in the slice its exclusion names), for `bastion eval`
+    and `bastion train`."""
+    from bastion.classify.reviewed import export_reviewed as export
+    from bastion.cli import emit, state
+
+    start = _day(since) if since else None
+    instance = state.bastion()
+    try:
+        handle = output.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"Cannot write {output}: {exc.strerror}.") from exc
+    with handle, instance.session() as session:
+        summary = export(session, instance.media, handle, since=start)
+    emit({"output": str(output), **summary.public()})
+
+
+def train(
+    data: Annotated[
+        list[Path],
+        typer.Option(
+            "--data",
+            help="Labelled JSONL, or a folder of them (its challenge sets are left out); "
+            "repeatable: e.g. data/text and an export of your decisions.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The model file to write (.npz).")],
+    name: Annotated[
+        str | None, typer.Option(help="The model's version, recorded with every score.")
+    ] = None,
+) -> None:
+    """Retrain the text model on the shipped dataset plus your own labelled texts; thresholds
+    come from out-of-fold predictions, and the test split is never trained on. Use the result
+    with BASTION_TEXT_MODEL=FILE (or --model) and measure it with `bastion eval --split test`."""
+    try:
+        from bastion.classify.training import examples_from
+        from bastion.classify.training import train as fit
+    except ImportError:  # pragma: no cover - the train extra is part of the dev install
+        raise InvalidInput(
+            "Training needs scikit-learn: pip install 'bastion[train]' (or `make dev`)."
+        ) from None
+    for path in data:
+        if not path.exists():
+            raise InvalidInput(f"{path} does not exist.")
+    examples = [e for e in examples_from(data) if e.split != "test"]
+    _check_trainable(examples)
+    version = name or f"tvec-v1-local-{datetime.now(UTC):%Y%m%d}"
+    model = fit(examples, version=version)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    from bastion.cli import emit
+
+    thresholds = {k: {"review": v.review, "high": v.high} for k, v in model.thresholds.items()}
+    emit(
+        {
+            "model": str(out),
+            "version": version,
+            "examples": len(examples),
+            "thresholds": thresholds,
+            "test_split": _compare(data, model),
+        }
+    )
+
+
+def _compare(data: list[Path], model: Any) -> dict[str, Any]:
+    """The shipped and the new model side by side on the test split of the same data, per
+    language: switch only if the new one is better where it matters to you."""
+    from bastion.classify.dataset import training_files
+    from bastion.classify.model import shipped_model
+
+    files = [f for p in data for f in (training_files(p) if p.is_dir() else [p])]
+    out: dict[str, Any] = {}
+    for name, candidate in (("shipped", shipped_model()), ("retrained", model)):
+        metrics, _ = evaluate_file(files, max_bytes=1_000_000, split="test", model=candidate)
+        out[name] = {
+            group.removeprefix("lang="): _summary(values, metrics["high"][group])
+            for group, values in metrics["review"].items()
+            if group.startswith("lang=") and " " not in group
+        }
+    return out
+
+
+def _summary(review: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "recall": review.get("recall", {}).get("value"),
+        "false_positive_rate": review.get("false_positive_rate", {}).get("value"),
+        "high_precision": high.get("precision", {}).get("value"),
+        "propaganda": review.get("recall", {}).get("n", 0),
+        "benign": review.get("false_positive_rate", {}).get("n", 0),
+    }
+
+
+def _check_trainable(examples: list[Any]) -> None:
+    labels = Counter(e.label for e in examples)
+    templates = {e.template for e in examples}
+    if labels["propaganda"] < 20 or sum(labels.values()) - labels["propaganda"] < 20:
+        raise InvalidInput(
+            "Training needs at least 20 propaganda and 20 benign texts outside the test split "
+            f"(got {dict(labels)}); add data/text with --data."
+        )
+    if len(templates) < 5:
+        raise InvalidInput("Training needs texts from at least 5 templates (ideas).")
+
+
+def _day(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise InvalidInput(f"--since is a day, YYYY-MM-DD; got {value!r}.") from None
+
+
 def register(app: typer.Typer) -> None:
     """Add the text commands to the main CLI."""
     app.command("classify")(classify)
     app.command("eval")(evaluate)
+    app.command("export-reviewed")(export_reviewed)
+    app.command("train")(train)

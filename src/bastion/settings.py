@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         description="Score every text item with the offline propaganda classifier (it can "
         "send an item to review, never act on it).",
     )
+    text_model: Path | None = Field(
+        default=None,
+        description="A text model retrained with your own decisions (`bastion train`), used "
+        "instead of the shipped one.",
+    )
     max_import_errors: int = Field(
         default=1000, ge=1, description="An import stops collecting bad rows after this many."
     )

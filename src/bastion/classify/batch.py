@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from bastion.classify.classifier import classify_texts
 from bastion.classify.dataset import PROPAGANDA, split_of
 from bastion.classify.evaluation import evaluate
+from bastion.classify.model import TextModel
 from bastion.errors import BastionError, InvalidInput
 from bastion.json_input import parse_object
 from bastion.text.normalize import check_text
@@ -105,6 +106,7 @@ def evaluate_file(
     max_bytes: int,
     split: str | None = None,
     lang: str | None = None,
+    model: TextModel | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Metrics of the classifier on a labelled file (lines need `label`; `lang` and `slice`
     are used when present); returns the metrics for both bands and the bad-line count."""
@@ -126,7 +128,7 @@ def evaluate_file(
             batch.append(line.row)
     for start in range(0, len(batch), BATCH):
         chunk = batch[start : start + BATCH]
-        results = classify_texts([r["text"] for r in chunk], explain=False)
+        results = classify_texts([r["text"] for r in chunk], model=model, explain=False)
         for row, result in zip(chunk, results, strict=True):
             positive = row["label"] == PROPAGANDA
             rows.append(

@@ -16,7 +16,7 @@ import numpy as np
 from bastion.classify.dataset import EXCLUSIONS, PROPAGANDA
 from bastion.classify.embeddings import embed
 from bastion.classify.language import detect_language
-from bastion.classify.model import TextModel, shipped_model
+from bastion.classify.model import TextModel, active_model
 from bastion.text.normalize import clean_text, normalize_text
 
 # Long texts are scored in pieces; the worst piece decides (a call to join inside a long
@@ -40,6 +40,7 @@ class Classification:
     band: str  # none, review, high
     category: str | None
     exclusion: str | None
+    model: str = ""  # the model's version: which model gave this score
     explanation: dict[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
@@ -82,7 +83,7 @@ def classify_texts(
     texts: list[str], *, model: TextModel | None = None, explain: bool = True
 ) -> list[Classification]:
     """Classify a batch of texts (batched embedding is much faster than one by one)."""
-    model = model or shipped_model()
+    model = model or active_model()
     cleaned = [clean_text(t) for t in texts]
     split = [pieces(t) for t in cleaned]
     flat = [p for group in split for p in group]
@@ -123,6 +124,7 @@ def _one(
         band=band,
         category=category if band != "none" else None,
         exclusion=exclusion,
+        model=model.version,
     )
 
 

@@ -1,6 +1,7 @@
 """The shipped text model: a multinomial logistic regression over hashed lexical features and
 a sentence embedding, Platt-calibrated, with per-language band thresholds, a category head and
-the labelled examples used to explain a score. Stored as one .npz inside the package."""
+the labelled examples used to explain a score. Stored as one .npz inside the package; a model
+retrained with a platform's own decisions (`bastion train`) is the same kind of file."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bastion.classify.features import SIZE, features
+from bastion.errors import InvalidInput
 
 F32 = NDArray[np.float32]
 MODEL_PATH = Path(__file__).parent / "model" / "tvec-v1.npz"
@@ -103,27 +105,58 @@ class TextModel:
 
 
 def read_model(path: Path) -> TextModel:
-    """Load a model file."""
-    with np.load(path) as data:
-        meta = json.loads(bytes(data["meta"]).decode("utf-8"))
-        return TextModel(
-            version=meta["version"],
-            classes=meta["classes"],
-            weights=data["weights"].astype(np.float32),
-            bias=data["bias"].astype(np.float32),
-            embedding_scale=float(meta["embedding_scale"]),
-            calibration=(float(meta["calibration"][0]), float(meta["calibration"][1])),
-            thresholds={k: Thresholds(*v) for k, v in meta["thresholds"].items()},
-            category_classes=meta["category_classes"],
-            category_weights=data["category_weights"].astype(np.float32),
-            category_bias=data["category_bias"].astype(np.float32),
-            neighbours=data["neighbours"],
-            neighbour_meta=meta["neighbour_meta"],
-            metrics=meta.get("metrics", {}),
-        )
+    """Load a model file; a missing or foreign file is refused with what to fix."""
+    try:
+        with np.load(path) as data:
+            meta = json.loads(bytes(data["meta"]).decode("utf-8"))
+            return TextModel(
+                version=meta["version"],
+                classes=meta["classes"],
+                weights=data["weights"].astype(np.float32),
+                bias=data["bias"].astype(np.float32),
+                embedding_scale=float(meta["embedding_scale"]),
+                calibration=(float(meta["calibration"][0]), float(meta["calibration"][1])),
+                thresholds={k: Thresholds(*v) for k, v in meta["thresholds"].items()},
+                category_classes=meta["category_classes"],
+                category_weights=data["category_weights"].astype(np.float32),
+                category_bias=data["category_bias"].astype(np.float32),
+                neighbours=data["neighbours"],
+                neighbour_meta=meta["neighbour_meta"],
+                metrics=meta.get("metrics", {}),
+            )
+    except OSError as exc:
+        raise InvalidInput(
+            f"Cannot read the text model {path}: {exc.strerror or exc}.", code="bad_model"
+        ) from None
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidInput(
+            f"{path} is not a Bastion text model ({exc.__class__.__name__}: {exc}); make one "
+            "with `bastion train`.",
+            code="bad_model",
+        ) from None
 
 
 @lru_cache(maxsize=1)
 def shipped_model() -> TextModel:
     """The model that ships with Bastion (loaded once)."""
     return read_model(MODEL_PATH)
+
+
+_chosen: TextModel | None = None
+
+
+def use_model(path: Path | None) -> TextModel:
+    """Score with the model in `path` from now on (a retrained one, `BASTION_TEXT_MODEL`), or
+    with the shipped one again when `path` is None. Checked here, at start, not on the first
+    text."""
+    global _chosen
+    chosen = read_model(path) if path is not None else None
+    if chosen is not None and "propaganda" not in chosen.classes:
+        raise InvalidInput(f"{path} has no propaganda class.", code="bad_model")
+    _chosen = chosen
+    return chosen or shipped_model()
+
+
+def active_model() -> TextModel:
+    """The model texts are scored with now."""
+    return _chosen or shipped_model()

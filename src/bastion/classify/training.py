@@ -94,7 +94,7 @@ def choose_thresholds(scores: np.ndarray, positive: np.ndarray) -> Thresholds:
     return Thresholds(review=min(review, 0.9), high=max(high, review))
 
 
-def train(examples: list[Example]) -> TextModel:
+def train(examples: list[Example], version: str = "tvec-v1") -> TextModel:
     """Fit the model on the train and dev splits."""
     from sklearn.linear_model import LogisticRegression
 
@@ -116,12 +116,13 @@ def train(examples: list[Example]) -> TextModel:
             thresholds[lang] = choose_thresholds(scores[mask], positive[mask])
     final = _classifier().fit(matrix, targets)
     classes = [str(c) for c in final.classes_]
-    propaganda = [e for e in pool if e.label == PROPAGANDA]
-    rows = [i for i, e in enumerate(pool) if e.label == PROPAGANDA]
-    category_targets = [FUNCTIONALITY_CATEGORY[e.slice] for e in propaganda]
+    # A removal exported from a platform's decisions has a category but no functionality.
+    known = [(i, _category(e)) for i, e in enumerate(pool) if e.label == PROPAGANDA]
+    rows = [i for i, c in known if c]
+    category_targets = [c for _, c in known if c]
     category = LogisticRegression(C=4.0, max_iter=3000).fit(embeddings[rows], category_targets)
     return TextModel(
-        version="tvec-v1",
+        version=version,
         classes=classes,
         weights=final.coef_.T.astype(np.float32),
         bias=final.intercept_.astype(np.float32),
@@ -146,13 +147,26 @@ def train(examples: list[Example]) -> TextModel:
     )
 
 
+def _category(example: Example) -> str | None:
+    given = example.extra.get("category")
+    return given if isinstance(given, str) and given else FUNCTIONALITY_CATEGORY.get(example.slice)
+
+
+def examples_from(paths: list[Path]) -> list[Example]:
+    """The labelled examples in these JSONL files and folders (a folder: its training files,
+    never its challenge sets)."""
+    files: list[Path] = []
+    for path in paths:
+        files.extend(training_files(path) if path.is_dir() else [path])
+    return load_examples(files)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=Path("data/text"))
+    parser.add_argument("--data", type=Path, action="append", default=None)
     parser.add_argument("--out", type=Path, default=Path("src/bastion/classify/model/tvec-v1.npz"))
     args = parser.parse_args()
-    examples = load_examples(training_files(args.data))
-    model = train(examples)
+    model = train(examples_from(args.data or [Path("data/text")]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
