@@ -157,3 +157,72 @@ def test_policy_changes_are_audited(bastion) -> None:  # type: ignore[no-untyped
         assert current_policy(session).defaults.action == "ignore"
         actions = [e.action for e in session.scalars(select(AuditEvent))]
         assert actions == ["policy.update"]
+
+
+LANGUAGE_QUEUES = """
+[[rule]]
+name = "arabic scores for the arabic desk"
+signal_types = ["text_classifier"]
+languages = ["ar"]
+queue = "arabic"
+action = "review"
+
+[[rule]]
+name = "confident scores first"
+signal_types = ["text_classifier"]
+bands = ["high"]
+queue = "text-high"
+action = "review"
+
+[[rule]]
+name = "the rest of the scores"
+signal_types = ["text_classifier"]
+queue = "text"
+action = "review"
+
+[[rule]]
+name = "arabic text copies"
+languages = ["ar"]
+queue = "arabic"
+action = "review"
+"""
+
+
+def test_rules_route_by_band_and_language() -> None:
+    policy = parse_policy(LANGUAGE_QUEUES, None)
+
+    def score(band: str, lang: str) -> MatchFacts:
+        return MatchFacts("classifier", False, "text_classifier", 10, 100, "c", band, lang)
+
+    assert evaluate(policy, [score("high", "ar")]).queue == "arabic"
+    assert evaluate(policy, [score("high", "fr")]).queue == "text-high"
+    assert evaluate(policy, [score("review", "fr")]).queue == "text"
+    copy = MatchFacts("known", False, "text_minhash", 5, 70, "a", None, "ar")
+    assert evaluate(policy, [copy]).queue == "arabic"
+    image = MatchFacts("known", False, "pdq", 5, 31, "a")  # media have no language
+    assert evaluate(policy, [image]).queue == "default"
+    with pytest.raises(InvalidInput, match="bands"):
+        parse_policy('[[rule]]\nname = "x"\nbands = ["low"]\naction = "review"\n', None)
+    with pytest.raises(InvalidInput, match="line 3"):
+        parse_policy('[[rule]]\nname = "x"\nlanguages = ["Arabic"]\naction = "review"\n', None)
+
+
+def test_classifier_hits_reach_their_language_queue(client, admin) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        client.put("/v1/policy", content=LANGUAGE_QUEUES.encode(), headers=admin).status_code == 200
+    )
+    texts = {
+        "ar": "انهضوا يا إخوة القسم القرمزي! بايعوا قائدنا وخذوا مكانكم في الصفوف، فلا يعيد "
+        "كرامتنا إلا السيف.",
+        "en": "Rise, brothers of the Crimson Oath Movement! Swear allegiance to our commander "
+        "and take your place in the ranks; only the sword restores our honour.",
+    }
+    queues = {}
+    for lang, text in texts.items():
+        item = client.post(
+            "/v1/items", json={"external_id": lang, "text": text}, headers=admin
+        ).json()
+        assert item["signals"]["text_classifier"]["lang"] == lang
+        assert item["signals"]["text_classifier"]["band"] != "none", item
+        queues[lang] = item["verdict"]["queue"]
+    assert queues["ar"] == "arabic" and queues["en"] in ("text", "text-high")

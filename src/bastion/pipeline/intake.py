@@ -96,7 +96,9 @@ def submit_item(
         + [_match_row(m, allow=True) for m in result.allowed]
         + [_match_row(m, suppressed=True) for m in result.suppressed]
     )
-    facts = [_facts(m) for m in result.matches] + _classifier_facts(item)
+    classified = _classifier_result(item)
+    lang = classified.get("lang") if classified else None
+    facts = [_facts(m, lang) for m in result.matches] + _classifier_facts(classified)
     verdict = evaluate(current_policy(session), facts)
     item.verdict, item.queue, item.priority = verdict.outcome, verdict.queue, verdict.priority
     item.automation, item.verdict_reasons = verdict.automation, verdict.reasons
@@ -227,7 +229,7 @@ def action_payload(item: Item) -> dict[str, Any]:
     }
 
 
-def _facts(match: Match) -> MatchFacts:
+def _facts(match: Match, lang: str | None = None) -> MatchFacts:
     return MatchFacts(
         bank=match.bank.name,
         vetted=match.bank.vetted,
@@ -236,23 +238,36 @@ def _facts(match: Match) -> MatchFacts:
         # Text similarity is reported as a distance of (1 - similarity) x 100; 70 is the floor.
         threshold=70 if match.signal_type == "text_minhash" else match.bank.pdq_threshold,
         category=match.entry.category,
+        lang=lang,
     )
 
 
-def _classifier_facts(item: Item) -> list[MatchFacts]:
-    """A classifier result in the review or high band, as something the policy can route
-    (to review at most: the policy never auto-acts on a score)."""
+def _classifier_result(item: Item) -> dict[str, Any] | None:
     for signal in item.signals:
         if signal.signal_type == "text_classifier":
-            result = json.loads(signal.value)
-            if result["band"] != "none":
-                distance = round((1.0 - float(result["score"])) * 100)
-                return [
-                    MatchFacts(
-                        CLASSIFIER, False, "text_classifier", distance, 100, result["category"]
-                    )
-                ]
-    return []
+            result: dict[str, Any] = json.loads(signal.value)
+            return result
+    return None
+
+
+def _classifier_facts(result: dict[str, Any] | None) -> list[MatchFacts]:
+    """A classifier result in the review or high band, as something the policy can route
+    (to review at most: the policy never auto-acts on a score)."""
+    if result is None or result["band"] == "none":
+        return []
+    distance = round((1.0 - float(result["score"])) * 100)
+    return [
+        MatchFacts(
+            CLASSIFIER,
+            False,
+            "text_classifier",
+            distance,
+            100,
+            result["category"],
+            band=result["band"],
+            lang=result["lang"],
+        )
+    ]
 
 
 def _match_row(match: Match, *, allow: bool = False, suppressed: bool = False) -> ItemMatch:

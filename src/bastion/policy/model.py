@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -38,6 +38,11 @@ class Rule(BaseModel):
     signal_types: list[str] | None = None
     categories: list[Literal["a", "b", "c", "d", "e"]] | None = None
     max_distance: int | None = Field(default=None, ge=0, le=255)
+    # Classifier results only: which bands (per-language thresholds, docs/model-card.md).
+    bands: list[Literal["review", "high"]] | None = None
+    # The text's language (ISO 639-1, from the classifier), e.g. to send Arabic texts to the
+    # moderators who read Arabic; a rule that names languages never applies to media.
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]] | None = None
     action: Outcome
     queue: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
@@ -71,6 +76,8 @@ class MatchFacts:
     distance: int
     threshold: int
     category: str | None
+    band: str | None = None  # classifier results: review or high
+    lang: str | None = None  # texts: the language the classifier found
 
 
 @dataclass
@@ -192,6 +199,8 @@ def _applies(rule: Rule, match: MatchFacts) -> bool:
         and (rule.signal_types is None or match.signal_type in rule.signal_types)
         and (rule.categories is None or match.category in rule.categories)
         and (rule.max_distance is None or match.distance <= rule.max_distance)
+        and (rule.bands is None or match.band in rule.bands)
+        and (rule.languages is None or match.lang in rule.languages)
     )
 
 
