@@ -203,3 +203,14 @@ def test_training_refuses_too_little_data(tmp_path: Path) -> None:
     assert done.returncode == 2 and "at least 20 propaganda" in done.stderr
     done = _bastion("train", "--data", str(tmp_path / "none.jsonl"), "--out", "m.npz")
     assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+def test_training_without_scikit_learn_says_how_to_install_it(tmp_path: Path) -> None:
+    program = (
+        "import sys; sys.modules['sklearn'] = None; "  # as if the train extra were missing
+        f"sys.argv = ['bastion', 'train', '--data', {str(DATA / 'en.jsonl')!r}, "
+        f"'--out', {str(tmp_path / 'm.npz')!r}]; "
+        "from bastion.cli import main; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert done.returncode == 2 and "pip install 'bastion[train]'" in done.stderr

@@ -3,6 +3,7 @@ classifier on JSON Lines files, measured and retrained with a platform's own dec
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from collections import Counter
@@ -129,13 +130,13 @@ def train(
     """Retrain the text model on the shipped dataset plus your own labelled texts; thresholds
     come from out-of-fold predictions, and the test split is never trained on. Use the result
     with BASTION_TEXT_MODEL=FILE (or --model) and measure it with `bastion eval --split test`."""
-    try:
-        from bastion.classify.training import examples_from
-        from bastion.classify.training import train as fit
-    except ImportError:  # pragma: no cover - the train extra is part of the dev install
+    from bastion.classify.training import examples_from
+    from bastion.classify.training import train as fit
+
+    if importlib.util.find_spec("sklearn") is None:
         raise InvalidInput(
             "Training needs scikit-learn: pip install 'bastion[train]' (or `make dev`)."
-        ) from None
+        )
     for path in data:
         if not path.exists():
             raise InvalidInput(f"{path} does not exist.")
