@@ -4,6 +4,7 @@ used to retrain the classifier (`bastion train`, BASTION_TEXT_MODEL)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -191,6 +192,14 @@ def test_bad_model_files_are_refused_clearly(tmp_path: Path) -> None:
     assert done.returncode == 2 and "not a Bastion text model" in done.stderr
     missing = _bastion("eval", "--input", str(DATA / "en.jsonl"), "--model", str(tmp_path / "no"))
     assert missing.returncode == 2 and "Cannot read the text model" in missing.stderr
+    server = subprocess.run(
+        [sys.executable, "-m", "bastion", "--data-dir", str(tmp_path / "d"), "run"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BASTION_TEXT_MODEL": str(junk)},
+        timeout=60,
+    )
+    assert server.returncode == 2 and "not a Bastion text model" in server.stderr
     with pytest.raises(Exception, match="not a Bastion text model"):
         use_model(junk)
     assert active_model().version == "tvec-v1"

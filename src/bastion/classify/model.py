@@ -128,10 +128,9 @@ def read_model(path: Path) -> TextModel:
         raise InvalidInput(
             f"Cannot read the text model {path}: {exc.strerror or exc}.", code="bad_model"
         ) from None
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, EOFError):
         raise InvalidInput(
-            f"{path} is not a Bastion text model ({exc.__class__.__name__}: {exc}); make one "
-            "with `bastion train`.",
+            f"{path} is not a Bastion text model; make one with `bastion train`.",
             code="bad_model",
         ) from None
 
