@@ -205,6 +205,15 @@ def test_rules_route_by_band_and_language() -> None:
         parse_policy('[[rule]]\nname = "x"\nbands = ["low"]\naction = "review"\n', None)
     with pytest.raises(InvalidInput, match="line 3"):
         parse_policy('[[rule]]\nname = "x"\nlanguages = ["Arabic"]\naction = "review"\n', None)
+    # Rules that could never apply are refused rather than silently dead.
+    for dead in (
+        "languages = []\n",
+        "bands = []\n",
+        'signal_types = ["pdq"]\nbands = ["high"]\n',
+        'signal_types = ["pdq", "md5"]\nlanguages = ["ar"]\n',
+    ):
+        with pytest.raises(InvalidInput, match="line"):
+            parse_policy(f'[[rule]]\nname = "x"\n{dead}action = "review"\n', None)
 
 
 def test_classifier_hits_reach_their_language_queue(client, admin) -> None:  # type: ignore[no-untyped-def]
@@ -226,3 +235,43 @@ def test_classifier_hits_reach_their_language_queue(client, admin) -> None:  # t
         assert item["signals"]["text_classifier"]["band"] != "none", item
         queues[lang] = item["verdict"]["queue"]
     assert queues["ar"] == "arabic" and queues["en"] in ("text", "text-high")
+
+
+def test_language_rules_work_with_the_classifier_off(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from bastion.app import create_app
+    from bastion.auth.tokens import create_token
+    from bastion.runtime import Bastion
+    from bastion.settings import Settings
+    from builders.api import make_bank
+
+    instance = Bastion(
+        Settings(data_dir=tmp_path / "d", text_classifier=False, order_clock_seconds=300)
+    ).start()
+    try:
+        with instance.session() as session:
+            _, secret = create_token(session, name="t", role="admin", platform="default")
+        admin = {"Authorization": f"Bearer {secret}"}
+        with TestClient(create_app(instance)) as client:
+            make_bank(client, admin, "known")
+            text = "بيان جديد من جبهة فانوس الشمال إلى كل الشباب في المدن والقرى."
+            added = client.post(
+                "/v1/banks/known/entries",
+                json={"signal_type": "text", "value": text},
+                headers=admin,
+            )
+            assert added.status_code == 201, added.text
+            assert (
+                client.put(
+                    "/v1/policy", content=LANGUAGE_QUEUES.encode(), headers=admin
+                ).status_code
+                == 200
+            )
+            item = client.post(
+                "/v1/items", json={"external_id": "x", "text": text}, headers=admin
+            ).json()
+            assert "text_classifier" not in item["signals"]
+            assert item["verdict"]["queue"] == "arabic"
+    finally:
+        instance.close()

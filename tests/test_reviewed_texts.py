@@ -15,8 +15,10 @@ from fastapi.testclient import TestClient
 
 from bastion.app import create_app
 from bastion.classify.classifier import classify_texts
-from bastion.classify.model import active_model, use_model
+from bastion.classify.dataset import load_examples
+from bastion.classify.model import read_model, shipped_model
 from bastion.db.models import Decision
+from bastion.errors import InvalidInput
 from bastion.runtime import Bastion
 from bastion.settings import Settings
 
@@ -117,6 +119,69 @@ def test_removals_are_propaganda_and_since_filters(
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
 
 
+def test_only_people_label_and_copies_are_one_text(
+    client: TestClient, admin: dict[str, str], bastion: Bastion, tmp_path: Path
+) -> None:
+    from builders.api import make_bank
+
+    # An automatic removal (a vetted bank matched) labels the bank, not a review: left out.
+    make_bank(client, admin, "known", vetted=True)
+    known = "Swear to the Keeper of the Last Gate; the gate is open to the faithful tonight."
+    added = client.post(
+        "/v1/banks/known/entries", json={"signal_type": "text", "value": known}, headers=admin
+    )
+    assert added.status_code == 201, added.text
+    policy = (
+        '[[rule]]\nname = "exact"\nbanks = ["known"]\nsignal_types = ["text_sha256"]\n'
+        'max_distance = 0\naction = "auto"\n'
+    )
+    assert client.put("/v1/policy", content=policy.encode(), headers=admin).status_code == 200
+    auto = client.post("/v1/items", json={"external_id": "k", "text": known}, headers=admin)
+    assert auto.json()["verdict"]["outcome"] == "auto"
+    # Copies that differ in case and spacing are one text: the newest decision wins.
+    first = _submit(client, admin, "a-1", RECRUITING)
+    shouted = _submit(client, admin, "a-2", RECRUITING.upper() + "\n")
+    _decide(client, admin, first, "remove")
+    _decide(client, admin, shouted, "leave_up")
+    # A newer escalation on a copy means the text is not settled yet.
+    settled = _submit(client, admin, "b-1", REFUTING)
+    pending = _submit(client, admin, "b-2", "  " + REFUTING.lower())
+    _decide(client, admin, settled, "not_tvec", exclusion="counter_speech")
+    _decide(client, admin, pending, "escalate")
+
+    out = tmp_path / "reviewed.jsonl"
+    done = _bastion("export-reviewed", "--output", str(out), settings=bastion.settings)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["id"], r["decision"]) for r in rows] == [(f"item-{shouted}", "leave_up")]
+
+
+def test_training_input_errors_are_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "1", "lang": "en", "label": "benign", "slice": "everyday", '
+                      '"template": "t", "text": "fine"}\nnot json\n')  # fmt: skip
+    done = _bastion("train", "--data", str(broken), "--out", str(tmp_path / "m.npz"))
+    assert done.returncode == 2 and f"{broken}:2: not JSON" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_training_on_own_decisions_alone_keeps_the_category_head(tmp_path: Path) -> None:
+    # An export where every removal has one category cannot teach categories: the shipped
+    # head is kept, and the model still trains.
+    own = tmp_path / "own.jsonl"
+    examples = [e for e in load_examples([DATA / "en.jsonl"]) if e.split != "test"][:160]
+    with own.open("w", encoding="utf-8") as handle:
+        for e in examples:
+            row = {**e.extra, "category": "c" if e.label == "propaganda" else None}
+            if e.label == "propaganda":
+                row["slice"] = "reviewed"
+            handle.write(json.dumps(row) + "\n")
+    model = tmp_path / "own.npz"
+    done = _bastion("train", "--data", str(own), "--out", str(model))
+    assert done.returncode == 0, done.stderr
+    assert read_model(model).category_classes == shipped_model().category_classes
+
+
 def _reviewed_file(path: Path) -> Path:
     """Decisions a platform might export: counter-speech slogans its moderators cleared."""
     slogans = [
@@ -151,9 +216,10 @@ def test_retrained_model_is_used_and_recorded(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["version"] == "tvec-v1-test" and "en" in summary["thresholds"]
-    # Both models on the test split of the same data, to decide whether to switch.
+    # The model in use and the new one on the test split of the same data, to decide.
+    assert summary["test_split"]["current_version"] == "tvec-v1"
     shipped, retrained = (
-        summary["test_split"]["shipped"]["en"],
+        summary["test_split"]["current"]["en"],
         summary["test_split"]["retrained"]["en"],
     )
     assert shipped["benign"] == retrained["benign"] > 0 and shipped["recall"] >= 0.9
@@ -163,26 +229,36 @@ def test_retrained_model_is_used_and_recorded(tmp_path: Path) -> None:
     assert scored.returncode == 0, scored.stderr
     assert {json.loads(line)["model"] for line in scored.stdout.splitlines()} == {"tvec-v1-test"}
 
-    # The server scores with it when BASTION_TEXT_MODEL names it, and goes back afterwards.
-    data_dir = tmp_path / "data"
-    settings = Settings(data_dir=data_dir, text_model=model, order_clock_seconds=300)
-    instance = Bastion(settings).start()
+    # A server scores with it when BASTION_TEXT_MODEL names it; another instance in the same
+    # process keeps the shipped one.
+    local = _instance(tmp_path / "local", text_model=model)
+    plain = _instance(tmp_path / "plain")
     try:
-        with TestClient(create_app(instance)) as client:
-            assert active_model().version == "tvec-v1-test"
-            with instance.session() as session:
-                from bastion.auth.tokens import create_token
-
-                _, secret = create_token(session, name="t", role="admin", platform="default")
-            item = client.post(
-                "/v1/items",
-                json={"external_id": "x", "text": RECRUITING},
-                headers={"Authorization": f"Bearer {secret}"},
-            ).json()
-            assert item["signals"]["text_classifier"]["model"] == "tvec-v1-test"
+        with TestClient(create_app(local)) as one, TestClient(create_app(plain)) as other:
+            assert _score(one, local)["model"] == "tvec-v1-test"
+            assert _score(other, plain)["model"] == "tvec-v1"
+            assert _score(one, local)["model"] == "tvec-v1-test"
     finally:
-        instance.close()
-    assert active_model().version == "tvec-v1"
+        local.close()
+        plain.close()
+
+
+def _instance(data_dir: Path, **options: Any) -> Bastion:
+    return Bastion(Settings(data_dir=data_dir, order_clock_seconds=300, **options)).start()
+
+
+def _score(client: TestClient, instance: Bastion) -> dict[str, Any]:
+    from bastion.auth.tokens import create_token
+
+    with instance.session() as session:
+        _, secret = create_token(session, name="t", role="admin", platform="default")
+    item = client.post(
+        "/v1/items",
+        json={"external_id": secret[:12], "text": RECRUITING},
+        headers={"Authorization": f"Bearer {secret}"},
+    ).json()
+    result: dict[str, Any] = item["signals"]["text_classifier"]
+    return result
 
 
 def test_bad_model_files_are_refused_clearly(tmp_path: Path) -> None:
@@ -200,9 +276,21 @@ def test_bad_model_files_are_refused_clearly(tmp_path: Path) -> None:
         timeout=60,
     )
     assert server.returncode == 2 and "not a Bastion text model" in server.stderr
-    with pytest.raises(Exception, match="not a Bastion text model"):
-        use_model(junk)
-    assert active_model().version == "tvec-v1"
+    truncated = tmp_path / "truncated.npz"  # an interrupted copy
+    from bastion.classify.model import MODEL_PATH
+
+    truncated.write_bytes(MODEL_PATH.read_bytes()[:100_000])
+    with pytest.raises(InvalidInput, match="not a Bastion text model"):
+        read_model(truncated)
+    wrong = tmp_path / "wrong.npz"  # weights that do not fit the features
+    original = shipped_model()
+    original.weights = original.weights[:100]
+    try:
+        original.save(wrong)
+    finally:
+        shipped_model.cache_clear()
+    with pytest.raises(InvalidInput, match="weights has shape"):
+        read_model(wrong)
     assert classify_texts(["hello there, friends"])[0].model == "tvec-v1"
 
 

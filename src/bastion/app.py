@@ -33,7 +33,6 @@ from bastion.api.routes import (
 )
 from bastion.auth.users import LoginLimiter
 from bastion.classify.classifier import warm as warm_classifier
-from bastion.classify.model import use_model as use_text_model
 from bastion.compliance.worker import compliance_workers
 from bastion.console import (
     routes_admin,
@@ -60,9 +59,8 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         duties = compliance_workers(bastion)  # first: refuses to start without a vault key
         bastion.start(load_indexes=True)
-        if bastion.settings.text_classifier:
-            use_text_model(bastion.settings.text_model)  # a bad file stops the start here
-            warm_classifier()  # ~1.3 s once, rather than on the first text item
+        if bastion.classifier is not None:  # a bad BASTION_TEXT_MODEL stops the start here
+            warm_classifier(bastion.classifier)  # ~1.3 s once, not on the first text item
         endpoint = endpoint_for(bastion)
         if endpoint is not None:
             duties.append(webhook_worker(bastion, endpoint))
@@ -71,7 +69,6 @@ def create_app(source: Bastion | Settings | None = None) -> FastAPI:
         yield
         for duty in duties:
             duty.stop()
-        use_text_model(None)
         bastion.close()
 
     app = FastAPI(

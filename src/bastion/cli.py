@@ -108,13 +108,11 @@ def run(
     import uvicorn
 
     from bastion.app import create_app
-    from bastion.classify.model import read_model
     from bastion.compliance.vault import vault_from
 
     bastion = state.bastion()
     vault_from(bastion.settings)  # a clear error now rather than a failed start-up
-    if bastion.settings.text_classifier and bastion.settings.text_model is not None:
-        read_model(bastion.settings.text_model)  # same: a bad BASTION_TEXT_MODEL stops here
+    _ = bastion.classifier  # same: a bad BASTION_TEXT_MODEL stops here
     typer.echo(
         f"Bastion on http://{host}:{port} — data in {bastion.settings.data_dir.resolve()}", err=True
     )

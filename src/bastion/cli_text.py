@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from bastion.classify.batch import classify_file, evaluate_file
-from bastion.classify.model import use_model
+from bastion.classify.model import TextModel, read_model, shipped_model
 from bastion.errors import InvalidInput
 from bastion.settings import Settings
 
@@ -39,10 +39,14 @@ def classify(
     """Classify texts: one output line per input line (bad lines get an `error` and a line
     number; the rest are still classified, and the exit status is 1)."""
     settings = Settings()
-    use_model(model or settings.text_model)
+    chosen = _model(model, settings)
     if output is None:
         failed = classify_file(
-            input, sys.stdout, max_bytes=settings.max_text_bytes, explain=not no_explain
+            input,
+            sys.stdout,
+            max_bytes=settings.max_text_bytes,
+            explain=not no_explain,
+            model=chosen,
         )
     else:
         try:
@@ -51,7 +55,11 @@ def classify(
             raise InvalidInput(f"Cannot write {output}: {exc.strerror}.") from exc
         with handle:
             failed = classify_file(
-                input, handle, max_bytes=settings.max_text_bytes, explain=not no_explain
+                input,
+                handle,
+                max_bytes=settings.max_text_bytes,
+                explain=not no_explain,
+                model=chosen,
             )
     if failed:
         typer.echo(f"{failed} line(s) could not be classified; see their `error`.", err=True)
@@ -80,9 +88,12 @@ def evaluate(
     if split not in (None, "train", "dev", "test"):
         raise InvalidInput("--split is train, dev or test.")
     settings = Settings()
-    use_model(model or settings.text_model)
     metrics, failed = evaluate_file(
-        input, max_bytes=settings.max_text_bytes, split=split, lang=lang
+        input,
+        max_bytes=settings.max_text_bytes,
+        split=split,
+        lang=lang,
+        model=_model(model, settings),
     )
     for group, values in metrics[band].items():
         typer.echo(json.dumps({"band": band, "group": group, **values}, ensure_ascii=False))
@@ -161,14 +172,15 @@ def train(
 
 
 def _compare(data: list[Path], model: Any) -> dict[str, Any]:
-    """The shipped and the new model side by side on the test split of the same data, per
-    language: switch only if the new one is better where it matters to you."""
+    """The model in use (BASTION_TEXT_MODEL, else the shipped one) and the new one side by side
+    on the test split of the same data, per language: switch only if the new one is better
+    where it matters to you."""
     from bastion.classify.dataset import training_files
-    from bastion.classify.model import shipped_model
 
     files = [f for p in data for f in (training_files(p) if p.is_dir() else [p])]
-    out: dict[str, Any] = {}
-    for name, candidate in (("shipped", shipped_model()), ("retrained", model)):
+    current = _model(None, Settings())  # BASTION_TEXT_MODEL when one is in use
+    out: dict[str, Any] = {"current_version": current.version}
+    for name, candidate in (("current", current), ("retrained", model)):
         metrics, _ = evaluate_file(files, max_bytes=1_000_000, split="test", model=candidate)
         out[name] = {
             group.removeprefix("lang="): _summary(values, metrics["high"][group])
@@ -186,6 +198,12 @@ def _summary(review: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
         "propaganda": review.get("recall", {}).get("n", 0),
         "benign": review.get("false_positive_rate", {}).get("n", 0),
     }
+
+
+def _model(option: Path | None, settings: Settings) -> TextModel:
+    """--model, else BASTION_TEXT_MODEL, else the shipped model."""
+    path = option or settings.text_model
+    return read_model(path) if path is not None else shipped_model()
 
 
 def _check_trainable(examples: list[Any]) -> None:

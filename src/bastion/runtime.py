@@ -13,6 +13,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bastion.classify.model import TextModel, read_model, shipped_model
 from bastion.db.engine import make_engine, make_sessionmaker
 from bastion.db.migrate import upgrade
 from bastion.matching.pdq_sync import PdqIndexSync
@@ -45,6 +46,15 @@ class Bastion:
     def media(self) -> MediaStore:
         """Content-addressed storage of submitted media in the data folder."""
         return MediaStore(self.settings.data_dir / "media")
+
+    @cached_property
+    def classifier(self) -> TextModel | None:
+        """The text model items are scored with (BASTION_TEXT_MODEL or the shipped one), or
+        None when the classifier is off. A bad model file is refused here, at start."""
+        if not self.settings.text_classifier:
+            return None
+        path = self.settings.text_model
+        return read_model(path) if path is not None else shipped_model()
 
     @cached_property
     def pdq(self) -> PdqIndexSync:

@@ -65,7 +65,14 @@ def _parse(number: int, raw: bytes, max_bytes: int) -> Line:
     return Line(number, row)
 
 
-def classify_file(path: Path, out: TextIO, *, max_bytes: int, explain: bool = True) -> int:
+def classify_file(
+    path: Path,
+    out: TextIO,
+    *,
+    max_bytes: int,
+    explain: bool = True,
+    model: TextModel | None = None,
+) -> int:
     """Classify every line of `path` into `out`; returns how many lines failed."""
     failed = 0
     pending: list[Line] = []
@@ -73,15 +80,16 @@ def classify_file(path: Path, out: TextIO, *, max_bytes: int, explain: bool = Tr
         failed += line.error is not None
         pending.append(line)
         if len(pending) >= BATCH:
-            _flush(pending, out, explain)
-    _flush(pending, out, explain)
+            _flush(pending, out, explain, model)
+    _flush(pending, out, explain, model)
     return failed
 
 
-def _flush(pending: list[Line], out: TextIO, explain: bool) -> None:
+def _flush(pending: list[Line], out: TextIO, explain: bool, model: TextModel | None) -> None:
     """Classify the good lines of a batch and write every line in input order."""
     good = [line for line in pending if line.error is None]
-    results = iter(classify_texts([line.row["text"] for line in good], explain=explain))
+    texts = [line.row["text"] for line in good]
+    results = iter(classify_texts(texts, model=model, explain=explain))
     for line in pending:
         if line.error is not None:
             _write(out, {"line": line.number, "id": line.row.get("id"), **line.error.to_dict()})

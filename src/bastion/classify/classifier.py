@@ -16,7 +16,7 @@ import numpy as np
 from bastion.classify.dataset import EXCLUSIONS, PROPAGANDA
 from bastion.classify.embeddings import embed
 from bastion.classify.language import detect_language
-from bastion.classify.model import TextModel, active_model
+from bastion.classify.model import TextModel, shipped_model
 from bastion.text.normalize import clean_text, normalize_text
 
 # Long texts are scored in pieces; the worst piece decides (a call to join inside a long
@@ -51,9 +51,9 @@ class Classification:
         return out
 
 
-def warm() -> None:
+def warm(model: TextModel | None = None) -> None:
     """Load the model, the embedding weights and the language model now."""
-    classify_texts(["warm up"], explain=False)
+    classify_texts(["warm up"], model=model, explain=False)
 
 
 def pieces(text: str) -> list[str]:
@@ -83,7 +83,7 @@ def classify_texts(
     texts: list[str], *, model: TextModel | None = None, explain: bool = True
 ) -> list[Classification]:
     """Classify a batch of texts (batched embedding is much faster than one by one)."""
-    model = model or active_model()
+    model = model or shipped_model()
     cleaned = [clean_text(t) for t in texts]
     split = [pieces(t) for t in cleaned]
     flat = [p for group in split for p in group]

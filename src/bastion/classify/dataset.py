@@ -108,7 +108,20 @@ def load_examples(paths: list[Path]) -> list[Example]:
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, json.loads(line)
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InvalidInput(f"{path}:{number}: not UTF-8 (byte {exc.start}).") from None
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                raise InvalidInput(f"{path}:{number}: not JSON ({exc}).") from None
+            if not isinstance(row, dict):
+                raise InvalidInput(f"{path}:{number}: a line is one JSON object.")
+            if not isinstance(row.get("text"), str) or not row["text"].strip():
+                raise InvalidInput(f"{path}:{number}: `text` must be a non-empty string.")
+            yield number, row

@@ -6,6 +6,7 @@ retrained with a platform's own decisions (`bastion train`) is the same kind of 
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,7 @@ from bastion.errors import InvalidInput
 
 F32 = NDArray[np.float32]
 MODEL_PATH = Path(__file__).parent / "model" / "tvec-v1.npz"
+EMBEDDING_DIM = 512  # multilingual USE
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def read_model(path: Path) -> TextModel:
     try:
         with np.load(path) as data:
             meta = json.loads(bytes(data["meta"]).decode("utf-8"))
-            return TextModel(
+            model = TextModel(
                 version=meta["version"],
                 classes=meta["classes"],
                 weights=data["weights"].astype(np.float32),
@@ -128,34 +130,42 @@ def read_model(path: Path) -> TextModel:
         raise InvalidInput(
             f"Cannot read the text model {path}: {exc.strerror or exc}.", code="bad_model"
         ) from None
-    except (KeyError, ValueError, TypeError, EOFError):
+    except (KeyError, ValueError, TypeError, AttributeError, EOFError, zipfile.BadZipFile):
         raise InvalidInput(
             f"{path} is not a Bastion text model; make one with `bastion train`.",
             code="bad_model",
         ) from None
+    problem = _inconsistency(model)
+    if problem:
+        raise InvalidInput(
+            f"{path} is not a usable Bastion text model ({problem}); make one with "
+            "`bastion train`.",
+            code="bad_model",
+        )
+    return model
+
+
+def _inconsistency(model: TextModel) -> str | None:
+    """What does not fit together in a loaded model, or None."""
+    classes, categories = len(model.classes), len(model.category_classes)
+    expected = {
+        "weights": (model.weights.shape, (SIZE + EMBEDDING_DIM, classes)),
+        "bias": (model.bias.shape, (classes,)),
+        "category_weights": (model.category_weights.shape, (EMBEDDING_DIM, categories)),
+        "category_bias": (model.category_bias.shape, (categories,)),
+        "neighbours": (model.neighbours.shape, (len(model.neighbour_meta), EMBEDDING_DIM)),
+    }
+    for name, (found, wanted) in expected.items():
+        if tuple(found) != wanted:
+            return f"{name} has shape {tuple(found)}, expected {wanted}"
+    if "propaganda" not in model.classes:
+        return "no propaganda class"
+    if "*" not in model.thresholds:
+        return "no default thresholds"
+    return None
 
 
 @lru_cache(maxsize=1)
 def shipped_model() -> TextModel:
     """The model that ships with Bastion (loaded once)."""
     return read_model(MODEL_PATH)
-
-
-_chosen: TextModel | None = None
-
-
-def use_model(path: Path | None) -> TextModel:
-    """Score with the model in `path` from now on (a retrained one, `BASTION_TEXT_MODEL`), or
-    with the shipped one again when `path` is None. Checked here, at start, not on the first
-    text."""
-    global _chosen
-    chosen = read_model(path) if path is not None else None
-    if chosen is not None and "propaganda" not in chosen.classes:
-        raise InvalidInput(f"{path} has no propaganda class.", code="bad_model")
-    _chosen = chosen
-    return chosen or shipped_model()
-
-
-def active_model() -> TextModel:
-    """The model texts are scored with now."""
-    return _chosen or shipped_model()

@@ -1,11 +1,13 @@
 """Moderators' decisions on texts as labelled examples, in the dataset's own format: measure the
 classifier on your own platform (`bastion eval`) and retrain it with them (`bastion train`).
 
-An item's latest decision is its label: remove or restrict is propaganda; leave up, not
-terrorist content, or a reinstatement after a complaint is benign, in the slice that the
-moderator's Art. 1(3) exclusion names (`everyday` when none was given). An escalation is not
-final, so its item waits. Copies of one text share a template, so that they never sit on both
-sides of a train/test split, and are exported once, with the latest decision among them.
+A text's latest decision by a person is its label: remove or restrict is propaganda; leave
+up, not terrorist content, or a reinstatement after a complaint is benign, in the slice that
+the moderator's Art. 1(3) exclusion names (`everyday` when none was given). Automatic removals
+and removals under an authority's order are not reviews and are left out. An escalation is
+not final, so its text waits. Copies of one text (the same normal form: case, spacing,
+invisible characters aside) share a template, so that they never sit on both sides of a
+train/test split, and are exported once, with the latest decision among them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bastion.classify.dataset import EXCLUSIONS, PROPAGANDA
 from bastion.classify.language import detect_language
@@ -37,6 +39,9 @@ LABEL_OF_OUTCOME = {
 SLICE_OF_EXCLUSION = {exclusion: name for name, exclusion in EXCLUSIONS.items() if exclusion}
 # Removals carry no functionality (call to join, pledge ...): they get this slice.
 REVIEWED_SLICE = "reviewed"
+# Decisions no person took on this text: automatic removals (a vetted bank matched) and
+# removals under an authority's order (`order:N`) label the bank or the order, not a review.
+MACHINES = ("policy",)
 CHUNK = 500
 
 
@@ -56,29 +61,36 @@ def reviewed_rows(
     session: Session, media: MediaStore, *, since: datetime | None = None
 ) -> Iterator[dict[str, Any]]:
     """One labelled row per decided text (its content read from the media folder)."""
+    people = ~Decision.decided_by.in_(MACHINES) & ~Decision.decided_by.like("order:%")
     latest = (
         select(Decision.item_id, func.max(Decision.id).label("decision_id"))
+        .where(people)
         .group_by(Decision.item_id)
         .subquery()
     )
+    normal = aliased(ItemSignal)
+    key = func.coalesce(normal.value, Item.content_sha256)
     query = (
-        select(Item, Decision)
+        select(Item, Decision, key)
         .join(latest, latest.c.item_id == Item.id)
         .join(Decision, Decision.id == latest.c.decision_id)
-        .where(Item.kind == "text", Decision.outcome.in_(tuple(LABEL_OF_OUTCOME)))
-        .order_by(Item.content_sha256, Decision.id.desc())
+        .outerjoin(normal, (normal.item_id == Item.id) & (normal.signal_type == "text_sha256"))
+        .where(Item.kind == "text")
+        .order_by(key, Decision.id.desc())
         .execution_options(yield_per=CHUNK)
     )
-    if since is not None:
-        query = query.where(Decision.created_at >= since)
     previous = None
     for chunk in session.execute(query).partitions(CHUNK):
-        results = _classifier_results(session, [item.id for item, _ in chunk])
-        for item, decision in chunk:
-            if item.content_sha256 == previous:
+        results = _classifier_results(session, [item.id for item, _, _ in chunk])
+        for item, decision, text_key in chunk:
+            if text_key == previous:
                 continue  # an older decision on a copy of the same text
-            previous = item.content_sha256
-            yield _row(item, decision, media, results.get(item.id))
+            previous = text_key
+            if decision.outcome not in LABEL_OF_OUTCOME:
+                continue  # the newest word on this text is an escalation: not final yet
+            if since is not None and decision.created_at < since:
+                continue
+            yield _row(item, decision, media, results.get(item.id), text_key)
 
 
 def export_reviewed(
@@ -96,7 +108,11 @@ def export_reviewed(
 
 
 def _row(
-    item: Item, decision: Decision, media: MediaStore, result: dict[str, Any] | None
+    item: Item,
+    decision: Decision,
+    media: MediaStore,
+    result: dict[str, Any] | None,
+    text_key: str,
 ) -> dict[str, Any]:
     data = media.get(item.content_sha256)
     text = data.decode("utf-8", errors="replace") if data is not None else None
@@ -112,7 +128,7 @@ def _row(
         "label": label,
         "slice": slice_,
         "category": (result or {}).get("category") if label == PROPAGANDA else None,
-        "template": f"text-{item.content_sha256[:16]}",
+        "template": f"text-{text_key[:16]}",
         "text": text,
         "decision": decision.outcome,
         "exclusion": decision.exclusion,

@@ -26,7 +26,7 @@ from bastion.classify.dataset import (
 from bastion.classify.embeddings import embed
 from bastion.classify.features import SIZE, features
 from bastion.classify.language import SUPPORTED
-from bastion.classify.model import TextModel, Thresholds
+from bastion.classify.model import TextModel, Thresholds, shipped_model
 from bastion.text.normalize import clean_text, normalize_text
 
 EMBEDDING_SCALE = 1.0
@@ -120,7 +120,12 @@ def train(examples: list[Example], version: str = "tvec-v1") -> TextModel:
     known = [(i, _category(e)) for i, e in enumerate(pool) if e.label == PROPAGANDA]
     rows = [i for i, c in known if c]
     category_targets = [c for _, c in known if c]
-    category = LogisticRegression(C=4.0, max_iter=3000).fit(embeddings[rows], category_targets)
+    if len(set(category_targets)) >= 2:
+        head = LogisticRegression(C=4.0, max_iter=3000).fit(embeddings[rows], category_targets)
+        category = ([str(c) for c in head.classes_], head.coef_.T, head.intercept_)
+    else:  # too few categories to learn from: keep the shipped category head
+        shipped = shipped_model()
+        category = (shipped.category_classes, shipped.category_weights, shipped.category_bias)
     return TextModel(
         version=version,
         classes=classes,
@@ -129,9 +134,9 @@ def train(examples: list[Example], version: str = "tvec-v1") -> TextModel:
         embedding_scale=EMBEDDING_SCALE,
         calibration=calibration,
         thresholds=thresholds,
-        category_classes=[str(c) for c in category.classes_],
-        category_weights=category.coef_.T.astype(np.float32),
-        category_bias=category.intercept_.astype(np.float32),
+        category_classes=category[0],
+        category_weights=np.asarray(category[1], dtype=np.float32),
+        category_bias=np.asarray(category[2], dtype=np.float32),
         neighbours=embeddings.astype(np.float16),
         neighbour_meta=[
             {

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, selectinload
 from bastion.actions.webhooks import enqueue
 from bastion.audit import record
 from bastion.classify.classifier import classify_texts
+from bastion.classify.language import detect_language
+from bastion.classify.model import TextModel
 from bastion.compliance.statements import record_statement
 from bastion.db.base import utcnow
 from bastion.db.models import Decision, Item, ItemMatch, ItemSignal
@@ -58,7 +60,7 @@ def submit_item(
     media: MediaStore,
     max_pixels: int,
     max_text_bytes: int = 1_000_000,
-    classify: bool = True,
+    classifier: TextModel | None = None,
 ) -> tuple[Item, bool]:
     """Store and scan an item; returns it and whether it was new."""
     kind = _check(submission)
@@ -82,7 +84,7 @@ def submit_item(
         received_at=utcnow(),
     )
     if kind == "text" and submission.data is not None:
-        result = _scan_text(session, item, submission.data, matcher, max_text_bytes, classify)
+        result = _scan_text(session, item, submission.data, matcher, max_text_bytes, classifier)
         media.put(sha256, submission.data)
     elif submission.data is not None:
         result = _scan_file(session, item, submission.data, kind, matcher, max_pixels)
@@ -98,6 +100,8 @@ def submit_item(
     )
     classified = _classifier_result(item)
     lang = classified.get("lang") if classified else None
+    if lang is None and kind == "text" and submission.data is not None:
+        lang = detect_language(decode_text(submission.data)).code  # classifier off
     facts = [_facts(m, lang) for m in result.matches] + _classifier_facts(classified)
     verdict = evaluate(current_policy(session), facts)
     item.verdict, item.queue, item.priority = verdict.outcome, verdict.queue, verdict.priority
@@ -190,15 +194,20 @@ def _record_automatic_decision(session: Session, item: Item) -> None:
 
 
 def _scan_text(
-    session: Session, item: Item, data: bytes, matcher: Matcher, max_bytes: int, classify: bool
+    session: Session,
+    item: Item,
+    data: bytes,
+    matcher: Matcher,
+    max_bytes: int,
+    classifier: TextModel | None,
 ) -> MatchResult:
     text = decode_text(data)
     signals = compute_text_signals(text, max_bytes=max_bytes, query=True)
     item.size_bytes = len(data)
     item.media_type = "text/plain; charset=utf-8"
     item.signals = [ItemSignal(signal_type="text_sha256", value=signals.sha256)]
-    if classify:
-        (result,) = classify_texts([text])
+    if classifier is not None:
+        (result,) = classify_texts([text], model=classifier)
         item.signals.append(
             ItemSignal(signal_type="text_classifier", value=json.dumps(result.public()))
         )

@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from bastion.errors import InvalidInput
 
@@ -22,6 +22,7 @@ Outcome = Literal["auto", "review", "ignore"]
 HASH_SIGNALS = frozenset(
     {"pdq", "md5", "sha256", "url", "url_md5", "url_sha256", "text_sha256", "text_minhash"}
 )
+TEXT_SIGNALS = frozenset({"text_sha256", "text_minhash", "text_classifier"})
 # The pseudo-bank a classifier result is routed under (rules match it with
 # `signal_types = ["text_classifier"]`).
 CLASSIFIER = "classifier"
@@ -39,12 +40,36 @@ class Rule(BaseModel):
     categories: list[Literal["a", "b", "c", "d", "e"]] | None = None
     max_distance: int | None = Field(default=None, ge=0, le=255)
     # Classifier results only: which bands (per-language thresholds, docs/model-card.md).
-    bands: list[Literal["review", "high"]] | None = None
-    # The text's language (ISO 639-1, from the classifier), e.g. to send Arabic texts to the
-    # moderators who read Arabic; a rule that names languages never applies to media.
-    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]] | None = None
+    bands: list[Literal["review", "high"]] | None = Field(default=None, min_length=1)
+    # The text's language (ISO 639-1 as the language detector names it), e.g. to send Arabic
+    # texts to the moderators who read Arabic; a rule that names languages never applies to
+    # media.
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]] | None = Field(
+        default=None, min_length=1
+    )
     action: Outcome
     queue: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+    @field_validator("bands")
+    @classmethod
+    def _bands_need_scores(cls, value: list[str] | None, info: ValidationInfo) -> Any:
+        kinds = info.data.get("signal_types")
+        if value is not None and kinds is not None and "text_classifier" not in kinds:
+            raise ValueError(
+                "bands apply to classifier scores: add text_classifier to signal_types"
+            )
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages_need_texts(cls, value: list[str] | None, info: ValidationInfo) -> Any:
+        kinds = info.data.get("signal_types")
+        if value is not None and kinds is not None and not set(kinds) & TEXT_SIGNALS:
+            raise ValueError(
+                "only texts have a language: signal_types must include one of "
+                + ", ".join(sorted(TEXT_SIGNALS))
+            )
+        return value
 
 
 class Defaults(BaseModel):

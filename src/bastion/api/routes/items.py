@@ -108,7 +108,7 @@ def _submit(
         media=bastion.media,
         max_pixels=bastion.settings.max_image_pixels,
         max_text_bytes=bastion.settings.max_text_bytes,
-        classify=bastion.settings.text_classifier,
+        classifier=bastion.classifier,
     )
     return {**item_public(item), "created": created}, created
 
