@@ -24,6 +24,44 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "text"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jum3a mubaraka ya shabab, don't forget salat el jum3a, see you at the masjid",
+        "bghit nchri tomobil jdida walakin flous ma kaynach",
+        "khalini nshouf, momkin nji m3akom bokra",
+        "just watched el film ta3hom, el battle scenes are insane bas el 2ossa slow",
+        "l cours dyal terrorisme et médias ghedda, l prof 9al ghadi n7allo des communiqués",
+    ],
+)
+def test_arabizi_mixed_with_english_or_french_is_arabic(text: str) -> None:
+    found = detect_language(text)
+    assert (found.code, found.arabizi) == ("ar", True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gg ez, 1v1 me l8r m8, c u 2moro",
+        "Team meeting moved to 3pm, room 2B, bring the Q3 numbers.",
+        "Réveil 6h, séance jambes",
+        "wesh la team, on se capte ce soir au city ?",
+        "inshallah we'll finish the project by Friday, fingers crossed",
+        "Ya te dije que el tren sale a las nueve, no llegues tarde.",
+    ],
+)
+def test_chat_slang_and_loanwords_are_not_arabizi(text: str) -> None:
+    assert not detect_language(text).arabizi
+
+
+def test_egyptian_arabic_is_arabic() -> None:
+    # fastText names it "arz"; thresholds and policy rules know it as Arabic.
+    found = detect_language(
+        "إزيك يا معلم؟ عامل إيه النهارده؟ أنا كويس الحمد لله، بس الشغل كتير أوي"
+    )
+    assert found.code == "ar" and found.supported
+
+
 def test_languages_including_arabizi_and_unsupported_ones() -> None:
     assert detect_language("Join the ranks, the valley is calling you").code == "en"
     assert detect_language("Rejoignez les rangs, la vallée vous appelle").code == "fr"
