@@ -98,14 +98,7 @@ def submit_item(
         + [_match_row(m, allow=True) for m in result.allowed]
         + [_match_row(m, suppressed=True) for m in result.suppressed]
     )
-    classified = _classifier_result(item)
-    lang = classified.get("lang") if classified else None
-    if lang is None and kind == "text" and submission.data is not None:
-        lang = detect_language(decode_text(submission.data)).code  # classifier off
-    facts = [_facts(m, lang) for m in result.matches] + _classifier_facts(classified)
-    verdict = evaluate(current_policy(session), facts)
-    item.verdict, item.queue, item.priority = verdict.outcome, verdict.queue, verdict.priority
-    item.automation, item.verdict_reasons = verdict.automation, verdict.reasons
+    _route(session, item, result, submission.data if kind == "text" else None)
     item.status = "scanned"
     item.scanned_at = utcnow()
     try:
@@ -123,6 +116,18 @@ def submit_item(
             raise
         return existing, False
     return item, True
+
+
+def _route(session: Session, item: Item, result: MatchResult, text: bytes | None) -> None:
+    """The policy's verdict on the item's matches and classifier result."""
+    classified = _classifier_result(item)
+    lang = classified.get("lang") if classified else None
+    if lang is None and text is not None:
+        lang = detect_language(decode_text(text)).code  # the classifier is off
+    facts = [_facts(m, lang) for m in result.matches] + _classifier_facts(classified)
+    verdict = evaluate(current_policy(session), facts)
+    item.verdict, item.queue, item.priority = verdict.outcome, verdict.queue, verdict.priority
+    item.automation, item.verdict_reasons = verdict.automation, verdict.reasons
 
 
 def _existing(session: Session, submission: Submission, sha256: str) -> Item | None:
