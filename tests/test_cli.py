@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from bastion.db.migrate import MIGRATIONS
@@ -132,3 +133,25 @@ def test_token_create_and_db_upgrade(settings: Settings) -> None:
     assert wrong.returncode == 2 and "Unknown role" in wrong.stderr
     newest = sorted((MIGRATIONS / "versions").glob("0*.py"))[-1].name[:4]
     assert lines(bastion_cli(settings, "db", "upgrade"))[0]["revision"] == newest
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["nosuch"], "No such command"),
+        (["eval", "--bogus"], "No such option"),
+        (["vault", "open", "1"], "Missing option '--purpose'"),
+        (["bank", "create"], "Missing argument"),
+    ],
+)
+def test_usage_errors_are_one_message_not_a_traceback(
+    tmp_path: Path, args: list[str], says: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bastion", "--data-dir", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and says in done.stderr
+    assert "Traceback" not in done.stderr

@@ -230,3 +230,61 @@ def test_files_left_by_a_crash_are_swept(
     with bastion.session() as session:
         assert purge(session, keys) == []
     assert not orphan.exists() and fresh.exists() and keys.path_for(row.id).exists()
+
+
+def test_the_key_is_rotated_record_by_record(
+    client: TestClient, bastion: Bastion, admin: dict[str, str], settings: Settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from test_cli import bastion_cli, lines
+
+    for seed in (311, 312, 313):
+        _decide(client, admin, review_case(client, admin, seed=seed), "remove")
+    _preserve(bastion)
+    *_, altered = _records(bastion)  # an altered file is reported, not fatal
+    keys = vault_from(settings)
+    assert keys is not None
+    keys.path_for(altered.id).write_bytes(b"BASTION-VAULT-1\n" + b"x" * 64)
+    old_key = tmp_path / "old.key"
+    old_key.write_text(settings.vault_key or "")
+    new_key = bastion_cli(settings, "vault", "keygen").stdout.strip()
+    # A crash after the first file was re-sealed but before its row said so.
+    first, *_ = _records(bastion)
+    newer = vault_from(settings.model_copy(update={"vault_key": new_key}))
+    older = vault_from(settings)
+    assert newer is not None and older is not None
+    newer.seal(first, *older.unseal(first))
+
+    done = bastion_cli(
+        settings, "vault", "rotate", "--old-key-file", str(old_key), vault_key=new_key
+    )
+    assert done.returncode == 0, done.stderr
+    (summary,) = lines(done)
+    assert summary["resealed"] == 2 and summary["unreadable"] == [altered.id]
+    assert summary["other_keys"] == 0 and summary["to"] == newer.key_id
+    kept = [r for r in _records(bastion) if r.id != altered.id]
+    assert {r.key_id for r in kept} == {newer.key_id}
+    purpose = "Check after the key rotation"
+    for row in kept:
+        opened = bastion_cli(
+            settings, "vault", "open", str(row.id), "--purpose", purpose,
+            "--output", str(tmp_path / f"{row.id}.bin"), vault_key=new_key,
+        )  # fmt: skip
+        assert opened.returncode == 0, opened.stderr
+    assert {(tmp_path / f"{r.id}.bin").read_bytes() for r in kept} == {
+        image_bytes(311),
+        image_bytes(312),
+    }
+    old_now = bastion_cli(
+        settings, "vault", "open", str(first.id), "--purpose", purpose,
+        "--output", str(tmp_path / "x.bin"),
+    )  # fmt: skip
+    assert old_now.returncode == 2 and "sealed with key" in old_now.stderr
+    again = bastion_cli(
+        settings, "vault", "rotate", "--old-key-file", str(old_key), vault_key=new_key
+    )
+    assert lines(again)[0]["resealed"] == 0
+    same = bastion_cli(settings, "vault", "rotate", "--old-key-file", str(old_key))
+    assert same.returncode == 2 and "nothing to rotate" in same.stderr
+    with bastion.session() as session:
+        actions = [e.action for e in session.scalars(select(AuditEvent))]
+    assert actions.count("vault.rotate") == 2

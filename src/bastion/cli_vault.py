@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from bastion.runtime import Bastion
 
 vault_app = typer.Typer(
-    help="Preserved removed content: keygen, preserve, list, open, hold, purge."
+    help="Preserved removed content: keygen, preserve, list, open, hold, purge, rotate."
 )
 
 
@@ -119,3 +119,24 @@ def vault_purge(
                 emit({**public_record(row), "would_purge": True})
             return
         emit({"purged": purge(session, keys)})
+
+
+@vault_app.command("rotate")
+def vault_rotate(
+    old_key_file: Annotated[
+        Path, typer.Option(help="A file holding the previous key (never pass keys as arguments).")
+    ],
+) -> None:
+    """Re-seal every record made with the previous key under the key configured now
+    (BASTION_VAULT_KEY / _FILE): make a key with `keygen`, configure it, restart, then rotate."""
+    from bastion.cli import emit
+    from bastion.compliance.vault import parse_key, rotate
+
+    try:
+        text = old_key_file.read_text()
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {old_key_file}: {exc.strerror}.") from exc
+    old_key = parse_key(text, f"The key in {old_key_file}")
+    bastion, keys = _vault()
+    with bastion.session() as session:
+        emit(rotate(session, keys, old_key, actor="cli"))

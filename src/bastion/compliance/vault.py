@@ -28,7 +28,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bastion.audit import record
@@ -87,9 +87,11 @@ class Vault:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def unseal(self, record: VaultRecord) -> tuple[dict[str, Any], bytes]:
+    def unseal(
+        self, record: VaultRecord, *, check_key: bool = True
+    ) -> tuple[dict[str, Any], bytes]:
         """Decrypt a record's file into its related data and content."""
-        if record.key_id != self.key_id:
+        if check_key and record.key_id != self.key_id:
             raise Conflict(
                 f"Vault record {record.id} was sealed with key {record.key_id}; the key "
                 f"configured now is {self.key_id}.",
@@ -128,17 +130,64 @@ def vault_from(settings: Settings) -> Vault | None:
             ) from exc
     if not text:
         raise InvalidInput(NO_KEY, code="vault_key_missing")
+    days = timedelta(days=settings.vault_retention_days)
+    return Vault(key=parse_key(text), root=settings.data_dir / "vault", retention=days)
+
+
+def parse_key(text: str, what: str = "BASTION_VAULT_KEY") -> bytes:
+    """A key as `bastion vault keygen` prints it, or InvalidInput."""
     try:
         key = base64.urlsafe_b64decode(text.strip().encode())
     except (binascii.Error, ValueError):
         key = b""
     if len(key) != 32:
         raise InvalidInput(
-            "BASTION_VAULT_KEY must be 32 bytes in URL-safe base64 (`bastion vault keygen`).",
+            f"{what} must be 32 bytes in URL-safe base64 (`bastion vault keygen`).",
             code="vault_key_invalid",
         )
-    days = timedelta(days=settings.vault_retention_days)
-    return Vault(key=key, root=settings.data_dir / "vault", retention=days)
+    return key
+
+
+def rotate(session: Session, vault: Vault, old_key: bytes, *, actor: str) -> dict[str, Any]:
+    """Re-seal every kept record sealed with `old_key` under the vault's key, one file at a
+    time (each replaced atomically); audited. Run again after a crash: a file already
+    re-sealed whose row still names the old key is recognised and only its row is updated."""
+    old = Vault(key=old_key, root=vault.root, retention=vault.retention)
+    if old.key_id == vault.key_id:
+        raise InvalidInput("The old key is the key configured now; nothing to rotate.")
+    rows = session.scalars(
+        select(VaultRecord)
+        .where(VaultRecord.purged_at.is_(None), VaultRecord.key_id == old.key_id)
+        .order_by(VaultRecord.id)
+    ).all()
+    unreadable: list[int] = []
+    for row in rows:
+        try:
+            header, content = old.unseal(row)
+        except (Conflict, OSError):
+            try:  # re-sealed just before a crash, its row not yet updated?
+                vault.unseal(row, check_key=False)
+            except (Conflict, OSError):
+                unreadable.append(row.id)  # missing or altered: left for a person to look at
+                continue
+        else:
+            vault.seal(row, header, content)
+        row.key_id = vault.key_id
+        session.flush()
+    others = session.scalar(
+        select(func.count())
+        .select_from(VaultRecord)
+        .where(VaultRecord.purged_at.is_(None), VaultRecord.key_id != vault.key_id)
+    )
+    summary: dict[str, Any] = {
+        "from": old.key_id,
+        "to": vault.key_id,
+        "resealed": len(rows) - len(unreadable),
+        "unreadable": unreadable,
+        "other_keys": int(others or 0) - len(unreadable),  # yet another key: left as they are
+    }
+    record(session, actor, "vault.rotate", None, summary)
+    return summary
 
 
 def preserve_due(
