@@ -311,3 +311,25 @@ def test_training_without_scikit_learn_says_how_to_install_it(tmp_path: Path) ->
     )
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert done.returncode == 2 and "pip install 'bastion[train]'" in done.stderr
+
+
+def test_export_streams_in_chunks(
+    client: TestClient,
+    admin: dict[str, str],
+    bastion: Bastion,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from bastion.classify import reviewed
+
+    monkeypatch.setattr(reviewed, "CHUNK", 2)  # copies of one text straddle chunk boundaries
+    texts = [REFUTING, EVERYDAY, GRIEVING]
+    for n, text in enumerate(texts * 3):
+        item = _submit(client, admin, f"x-{n}", text if n < 3 else f"{text.upper()}  ")
+        _decide(client, admin, item, "leave_up")
+    out = io.StringIO()
+    with bastion.session() as session:
+        summary = reviewed.export_reviewed(session, bastion.media, out)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert summary.rows == {"en benign": 3} and len({r["template"] for r in rows}) == 3
