@@ -220,3 +220,22 @@ def test_a_score_alone_only_ever_sends_to_review(
     assert classifier["band"] in ("review", "high")
     assert item["verdict"]["outcome"] == "review" and item["verdict"]["queue"] == "text"
     assert item["verdict"]["automation"] == "none" and item["decision"] is None
+
+
+def test_the_sentence_behind_an_exclusion_is_shown() -> None:
+    # Counter-speech that quotes the claim: the sentence that reads like the exclusion is the
+    # rebuttal, shown beside the sentences that drove the score. (Called directly: which texts
+    # are flagged depends on the model, the explanation's shape should not.)
+    from bastion.classify.classifier import _explain
+    from bastion.classify.embeddings import embed
+    from bastion.classify.model import shipped_model
+
+    text = (
+        "Honour through arms, say the Sons of the Ninth Valley. My grandmother's answer: "
+        "honour is the harvest you share, not the graves you dig."
+    )
+    explanation = _explain(shipped_model(), [text], embed([text])[0], "counter_speech")
+    framing = explanation["exclusion_sentence"]
+    assert framing["text"].startswith("My grandmother's answer") and 0 < framing["probability"] <= 1
+    assert len(explanation["sentences"]) == 2
+    assert _explain(shipped_model(), [text], embed([text])[0], None)["exclusion_sentence"] is None

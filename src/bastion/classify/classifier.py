@@ -26,6 +26,7 @@ PIECE_CHARS = 1000
 MAX_PIECES = 128
 _SENTENCE = re.compile(r"(?<=[.!?؟\n])\s+")
 EXCLUSION_FLOOR = 0.3
+SLICE_OF_EXCLUSION = {exclusion: name for name, exclusion in EXCLUSIONS.items() if exclusion}
 
 
 @dataclass
@@ -101,7 +102,9 @@ def classify_texts(
             _one(model, text, float(scores[worst]), probabilities[worst], categories[worst])
         )
         if explain and results[-1].band != "none":
-            results[-1].explanation = _explain(model, group, embeddings[worst])
+            results[-1].explanation = _explain(
+                model, group, embeddings[worst], results[-1].exclusion
+            )
     return results
 
 
@@ -128,19 +131,29 @@ def _one(
     )
 
 
-def _explain(model: TextModel, group: list[str], embedding: Any) -> dict[str, Any]:
+def _explain(
+    model: TextModel, group: list[str], embedding: Any, exclusion: str | None
+) -> dict[str, Any]:
     sentences = [s for p in group for s in _SENTENCE.split(p) if len(s.split()) >= 3][:40]
     scored: list[dict[str, Any]] = []
+    framing: dict[str, Any] | None = None
     if len(sentences) > 1:
         vectors = embed(sentences)
         probabilities = model.class_probabilities([normalize_text(s) for s in sentences], vectors)
         values = model.calibrated(probabilities[:, model.propaganda])
         order = np.argsort(-values)[:2]
         scored = [{"text": sentences[i], "score": round(float(values[i]), 3)} for i in order]
+        if exclusion in SLICE_OF_EXCLUSION and SLICE_OF_EXCLUSION[exclusion] in model.classes:
+            # The sentence that reads most like the exclusion (the rebuttal, the prayer, the
+            # report), so the moderator can check the framing against the driving sentences.
+            column = probabilities[:, model.classes.index(SLICE_OF_EXCLUSION[exclusion])]
+            best = int(np.argmax(column))
+            framing = {"text": sentences[best], "probability": round(float(column[best]), 3)}
     similarity = model.neighbours.astype(np.float32) @ embedding
     nearest = np.argsort(-similarity)[:3]
     return {
         "sentences": scored,
+        "exclusion_sentence": framing,
         "closest_examples": [
             {**model.neighbour_meta[i], "similarity": round(float(similarity[i]), 3)}
             for i in nearest

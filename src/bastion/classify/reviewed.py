@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from bastion.classify.dataset import EXCLUSIONS, PROPAGANDA
+from bastion.classify.classifier import SLICE_OF_EXCLUSION
+from bastion.classify.dataset import PROPAGANDA
 from bastion.classify.language import detect_language
 from bastion.db.models import Decision, Item, ItemSignal
 from bastion.media_store import MediaStore
@@ -35,8 +36,6 @@ LABEL_OF_OUTCOME = {
     "not_tvec": BENIGN,
     "reinstate": BENIGN,
 }
-# review/cases.py's exclusions -> the dataset's benign slices.
-SLICE_OF_EXCLUSION = {exclusion: name for name, exclusion in EXCLUSIONS.items() if exclusion}
 # Removals carry no functionality (call to join, pledge ...): they get this slice.
 REVIEWED_SLICE = "reviewed"
 # Decisions no person took on this text: automatic removals (a vetted bank matched) and
