@@ -30,6 +30,7 @@ from bastion.compliance.statements import RESTRICTIVE
 from bastion.db.base import utcnow
 from bastion.db.models import Complaint, Decision, Item
 from bastion.errors import Conflict, InvalidInput, NotFound
+from bastion.review.claims import refuse_unclaimed
 
 OUTCOMES = ("reinstate", "uphold")
 STATUSES = ("open", "decided")
@@ -367,23 +368,12 @@ def _webhook(complaint: Complaint, item: Item) -> dict[str, Any]:
 
 
 def _refuse(complaint: Complaint, reviewer: str) -> None:
-    if complaint.status != "open":
-        raise Conflict(
-            f"Complaint {complaint.id} was already decided ({complaint.outcome}).",
-            code="decided",
-        )
-    if complaint.claimed_by and complaint.claimed_by != reviewer:
-        raise Conflict(
-            f"Complaint {complaint.id} is claimed by {complaint.claimed_by}.",
-            code="claimed",
-            details={"claimed_by": complaint.claimed_by},
-        )
-    if complaint.claimed_by == reviewer:
-        raise Conflict(
-            f"Your claim on complaint {complaint.id} expired; claim it again.",
-            code="claim_expired",
-        )
-    raise Conflict(f"Claim complaint {complaint.id} before deciding it.", code="not_claimed")
+    refuse_unclaimed(
+        f"Complaint {complaint.id}",
+        decided=(complaint.outcome or complaint.status) if complaint.status != "open" else None,
+        claimed_by=complaint.claimed_by,
+        person=reviewer,
+    )
 
 
 def complaint_public(

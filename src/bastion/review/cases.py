@@ -23,6 +23,7 @@ from bastion.db.models import Decision, Item
 from bastion.errors import Conflict, InvalidInput, NotFound
 from bastion.media_store import MediaStore
 from bastion.review.banking import add_item_to_bank
+from bastion.review.claims import refuse_unclaimed
 
 Outcome = Literal["remove", "restrict", "leave_up", "escalate", "not_tvec"]
 OUTCOMES = ("remove", "restrict", "leave_up", "escalate", "not_tvec")
@@ -303,16 +304,6 @@ def _refuse(item: Item, moderator: str | None = None) -> None:
             f"Item {item.id} is not waiting for review (its verdict is {item.verdict}).",
             code="not_a_case",
         )
-    if item.decision is not None:
-        raise Conflict(f"Item {item.id} was already decided ({item.decision}).", code="decided")
-    if item.claimed_by and item.claimed_by != moderator:
-        raise Conflict(
-            f"Item {item.id} is claimed by {item.claimed_by}.",
-            code="claimed",
-            details={"claimed_by": item.claimed_by},
-        )
-    if item.claimed_by == moderator:
-        raise Conflict(
-            f"Your claim on item {item.id} expired; claim it again.", code="claim_expired"
-        )
-    raise Conflict(f"Claim item {item.id} before deciding it.", code="not_claimed")
+    refuse_unclaimed(
+        f"Item {item.id}", decided=item.decision, claimed_by=item.claimed_by, person=moderator
+    )
