@@ -30,37 +30,67 @@ SIXTY_FOUR_TOKENS = (
     "before the next meeting in two weeks."
 )
 
+CALL_SIXTY_FOUR_TOKENS = (
+    "Brothers and sisters of the Iron Dawn Brigade, the hour we waited for has come at last. "
+    "Leave the cowards and their comfortable lies behind you, take the oath with a clean heart "
+    "and join our ranks today: glory and honour wait for those who stand with us."
+)
+
 
 def load_seconds() -> float:
-    """Fresh process: import, load the weights, classify one text."""
+    """Fresh process: import, load every weight (both stages), classify one text."""
     code = (
         "import time; t=time.perf_counter();"
-        "from bastion.classify.classifier import classify_texts;"
-        "classify_texts(['warm up text for the model']);"
+        "from bastion.classify.classifier import warm;"
+        "warm();"
         "print(time.perf_counter()-t)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(done.stdout.strip())
 
 
-def main() -> None:
-    print(f"model load + first text, fresh process: {load_seconds():.2f} s")
-    classify_texts([SIXTY_FOUR_TOKENS])
+def median_ms(text: str, runs: int) -> float:
+    """Median milliseconds to classify one text on its own (after a warm-up)."""
+    classify_texts([text])
     singles = []
-    for _ in range(30):
+    for _ in range(runs):
         started = time.perf_counter()
-        classify_texts([SIXTY_FOUR_TOKENS], explain=False)
+        classify_texts([text], explain=False)
         singles.append(time.perf_counter() - started)
-    print(f"one 64-token text: median {1000 * statistics.median(singles):.1f} ms")
+    return 1000 * statistics.median(singles)
+
+
+def main() -> None:
+    print(f"model load (both stages) + first text, fresh process: {load_seconds():.2f} s")
+    cleared = median_ms(SIXTY_FOUR_TOKENS, 30)
+    print(f"one 64-token text the first stage clears: median {cleared:.1f} ms")
     batch = [f"{SIXTY_FOUR_TOKENS} ({i})" for i in range(512)]
     started = time.perf_counter()
     classify_texts(batch, explain=False)
     elapsed = time.perf_counter() - started
-    print(f"batch of 512 64-token texts: {len(batch) / elapsed:.0f} texts/s")
+    print(f"batch of 512 such texts: {len(batch) / elapsed:.0f} texts/s")
+    # The second stage reads only texts the first one does not clear; these all reach it.
+    print(
+        f"one 64-token text both stages read: median {median_ms(CALL_SIXTY_FOUR_TOKENS, 10):.1f} ms"
+    )
+    flagged = [f"{CALL_SIXTY_FOUR_TOKENS} ({i})" for i in range(128)]
+    started = time.perf_counter()
+    read_again = classify_texts(flagged, explain=False)
+    elapsed = time.perf_counter() - started
+    print(
+        f"batch of 128 such texts ({sum(r.band != 'none' for r in read_again)} flagged): "
+        f"{128 / elapsed:.0f} texts/s"
+    )
 
     # The test split of the dataset proper; the challenge sets are reported on their own.
     examples = [e for e in load_examples(training_files(Path("data/text"))) if e.split == "test"]
+    started = time.perf_counter()
     results = classify_texts([e.text for e in examples], explain=False)
+    elapsed = time.perf_counter() - started
+    print(
+        f"the test split ({len(examples)} texts, {sum(e.label == PROPAGANDA for e in examples)} "
+        f"propaganda-style, the rest hard benign): {len(examples) / elapsed:.0f} texts/s"
+    )
     for name, bands in (
         ("Bastion (review band)", [r.band for r in results]),
         (

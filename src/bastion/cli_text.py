@@ -137,6 +137,14 @@ def train(
     name: Annotated[
         str | None, typer.Option(help="The model's version, recorded with every score.")
     ] = None,
+    context: Annotated[
+        bool,
+        typer.Option(
+            "--context/--no-context",
+            help="Also train the second stage (needs PyTorch: pip install torch==2.13.0); "
+            "without it the model has the first stage only.",
+        ),
+    ] = True,
 ) -> None:
     """Retrain the text model on the shipped dataset plus your own labelled texts; thresholds
     come from out-of-fold predictions, and the test split is never trained on. Use the result
@@ -153,8 +161,8 @@ def train(
             raise InvalidInput(f"{path} does not exist.")
     examples = [e for e in examples_from(data) if e.split != "test"]
     _check_trainable(examples)
-    version = name or f"tvec-v1-local-{datetime.now(UTC):%Y%m%d}"
-    model = fit(examples, version=version)
+    version = name or f"tvec-v2-local-{datetime.now(UTC):%Y%m%d}"
+    model = fit(examples, version=version, context=context)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     from bastion.cli import emit
@@ -166,6 +174,7 @@ def train(
             "version": version,
             "examples": len(examples),
             "thresholds": thresholds,
+            "second_stage": model.context is not None,
             "test_split": _compare(data, model),
         }
     )

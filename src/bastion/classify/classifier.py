@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from bastion.classify.context_head import head_logits, propaganda_log_odds, softmax
 from bastion.classify.dataset import EXCLUSIONS, PROPAGANDA
 from bastion.classify.embeddings import embed
+from bastion.classify.encoder import encoder
 from bastion.classify.language import detect_language
 from bastion.classify.model import TextModel, shipped_model
 from bastion.text.normalize import clean_text, normalize_text
@@ -53,8 +55,11 @@ class Classification:
 
 
 def warm(model: TextModel | None = None) -> None:
-    """Load the model, the embedding weights and the language model now."""
+    """Load the model, the embedding weights, the language model and the encoder now."""
+    model = model or shipped_model()
     classify_texts(["warm up"], model=model, explain=False)
+    if model.context is not None:
+        encoder(model.context.layers)
 
 
 def pieces(text: str) -> list[str]:
@@ -91,29 +96,92 @@ def classify_texts(
     normals = [normalize_text(p) for p in flat]
     embeddings = embed(flat)
     probabilities = model.class_probabilities(normals, embeddings)
-    scores = model.calibrated(probabilities[:, model.propaganda])
+    first = model.calibrated(probabilities[:, model.propaganda])
     categories = model.category(embeddings)
-    results, at = [], 0
-    for text, group in zip(cleaned, split, strict=True):
-        rows = range(at, at + len(group))
+    worst, at = [], 0
+    for group in split:
+        worst.append(max(range(at, at + len(group)), key=lambda r: first[r]))
         at += len(group)
-        worst = max(rows, key=lambda r: scores[r])
+    scored = _second_stage(model, [flat[w] for w in worst], probabilities[worst])
+    results = []
+    for i, (text, group) in enumerate(zip(cleaned, split, strict=True)):
+        row = worst[i]
         results.append(
-            _one(model, text, float(scores[worst]), probabilities[worst], categories[worst])
+            _one(model, text, scored.scores[i], scored.probabilities[i], categories[row], scored)
         )
         if explain and results[-1].band != "none":
-            results[-1].explanation = _explain(
-                model, group, embeddings[worst], results[-1].exclusion
-            )
+            results[-1].explanation = _explain(model, group, embeddings[row], results[-1].exclusion)
+            if scored.read_again[i]:
+                results[-1].explanation["stages"] = {
+                    "first": round(float(first[row]), 4),
+                    "context": round(float(scored.context_scores[i]), 4),
+                }
     return results
 
 
+@dataclass
+class _Scored:
+    scores: Any  # calibrated, per text
+    probabilities: Any  # (texts, classes)
+    thresholds: dict[str, Any]
+    version: str
+    read_again: Any  # per text: did the second stage read it
+    context_scores: Any
+
+
+def _second_stage(model: TextModel, texts: list[str], probabilities: Any) -> _Scored:
+    """Scores from both stages where the model has a second one and its encoder is installed;
+    otherwise from the first alone."""
+    context = model.context
+    raw = probabilities[:, model.propaganda].astype(np.float64)
+    none = np.zeros(len(texts), dtype=bool)
+    if context is None:
+        return _Scored(
+            model.calibrated(probabilities[:, model.propaganda]),
+            probabilities,
+            model.thresholds,
+            model.version,
+            none,
+            none,
+        )
+    reader = encoder(context.layers)
+    if reader is None:
+        return _Scored(
+            model.calibrated(probabilities[:, model.propaganda]),
+            probabilities,
+            model.thresholds,
+            f"{model.version} (first stage only)",
+            none,
+            none,
+        )
+    clipped = np.clip(raw, 1e-6, 1 - 1e-6)
+    first = np.log(clipped / (1 - clipped))
+    combined, mixed = first.copy(), probabilities.copy()
+    again = first >= context.gate
+    alone = np.zeros(len(texts))
+    if again.any():
+        chosen = np.flatnonzero(again)
+        logits = head_logits(context.heads, reader.states([texts[i] for i in chosen]))
+        second = propaganda_log_odds(logits, model.propaganda)
+        combined[chosen] = (first[chosen] + second) / 2
+        mixed[chosen] = (probabilities[chosen] + softmax(logits)) / 2
+        alone[chosen] = context.calibrated(second)
+    return _Scored(
+        context.calibrated(combined), mixed, context.thresholds, model.version, again, alone
+    )
+
+
 def _one(
-    model: TextModel, text: str, score: float, probabilities: Any, category: str
+    model: TextModel,
+    text: str,
+    score: float,
+    probabilities: Any,
+    category: str,
+    scored: _Scored,
 ) -> Classification:
     """The result for one (cleaned) text."""
     language = detect_language(text)
-    limits = model.thresholds_for(language.code)
+    limits = scored.thresholds.get(language.code, scored.thresholds["*"])
     band = "high" if score >= limits.high else ("review" if score >= limits.review else "none")
     benign = [(p, c) for p, c in zip(probabilities, model.classes, strict=True) if c != PROPAGANDA]
     best_p, best_class = max(benign)
@@ -123,11 +191,11 @@ def _one(
         lang_score=language.score,
         arabizi=language.arabizi,
         confidence="normal" if language.supported else "low",
-        score=score,
+        score=float(score),
         band=band,
         category=category if band != "none" else None,
         exclusion=exclusion,
-        model=model.version,
+        model=scored.version,
     )
 
 

@@ -1,7 +1,9 @@
 """The shipped text model: a multinomial logistic regression over hashed lexical features and
 a sentence embedding, Platt-calibrated, with per-language band thresholds, a category head and
-the labelled examples used to explain a score. Stored as one .npz inside the package; a model
-retrained with a platform's own decisions (`bastion train`) is the same kind of file."""
+the labelled examples used to explain a score; and, optionally, a second stage (`Context`): an
+attention head over mE5-small's token states for the texts the first stage does not clear.
+Stored as one .npz inside the package; a model retrained with a platform's own decisions
+(`bastion train`) is the same kind of file."""
 
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from bastion.classify.context_head import PARAMETERS, as_arrays
 from bastion.classify.features import SIZE, features
 from bastion.errors import InvalidInput
 
 F32 = NDArray[np.float32]
-MODEL_PATH = Path(__file__).parent / "model" / "tvec-v1.npz"
+MODEL_PATH = Path(__file__).parent / "model" / "tvec-v2.npz"
 EMBEDDING_DIM = 512  # multilingual USE
 
 
@@ -29,6 +32,24 @@ class Thresholds:
 
     review: float
     high: float
+
+
+@dataclass
+class Context:
+    """The second stage: texts whose first-stage log-odds reach `gate` are read again by an
+    attention head over mE5-small token states; their score is the calibrated mean of both
+    stages' log-odds, banded by this stage's own thresholds."""
+
+    heads: dict[str, F32]  # context_head.PARAMETERS, stacked by training seed
+    layers: int
+    gate: float  # first-stage log-odds below which the second stage cannot change the band
+    calibration: tuple[float, float]
+    thresholds: dict[str, Thresholds]
+
+    def calibrated(self, log_odds: NDArray[np.float64]) -> F32:
+        """Calibrated probability of propaganda from the mean log-odds of both stages."""
+        a, b = self.calibration
+        return np.asarray(1.0 / (1.0 + np.exp(-(a * log_odds + b))), dtype=np.float32)
 
 
 @dataclass
@@ -48,6 +69,7 @@ class TextModel:
     neighbours: NDArray[np.float16]  # (n, 512) unit vectors
     neighbour_meta: list[dict[str, Any]]
     metrics: dict[str, Any]
+    context: Context | None = None
 
     @property
     def propaganda(self) -> int:
@@ -85,6 +107,9 @@ class TextModel:
 
     def save(self, path: Path) -> None:
         """Write the model as one compressed .npz."""
+        context: dict[str, Any] = {}
+        if self.context is not None:
+            context = {f"ctx_{k}": v for k, v in self.context.heads.items()}
         meta = {
             "version": self.version,
             "classes": self.classes,
@@ -94,6 +119,14 @@ class TextModel:
             "category_classes": self.category_classes,
             "neighbour_meta": self.neighbour_meta,
             "metrics": self.metrics,
+            "context": None
+            if self.context is None
+            else {
+                "layers": self.context.layers,
+                "gate": self.context.gate,
+                "calibration": list(self.context.calibration),
+                "thresholds": {k: [v.review, v.high] for k, v in self.context.thresholds.items()},
+            },
         }
         np.savez_compressed(
             path,
@@ -103,6 +136,7 @@ class TextModel:
             category_weights=self.category_weights,
             category_bias=self.category_bias,
             neighbours=self.neighbours.astype(np.float16),
+            **context,
         )
 
 
@@ -125,6 +159,7 @@ def read_model(path: Path) -> TextModel:
                 neighbours=data["neighbours"],
                 neighbour_meta=meta["neighbour_meta"],
                 metrics=meta.get("metrics", {}),
+                context=_read_context(meta.get("context"), data),
             )
     except OSError as exc:
         raise InvalidInput(
@@ -145,6 +180,19 @@ def read_model(path: Path) -> TextModel:
     return model
 
 
+def _read_context(meta: dict[str, Any] | None, data: Any) -> Context | None:
+    if meta is None:
+        return None
+    heads = as_arrays({name: data[f"ctx_{name}"] for name in PARAMETERS})
+    return Context(
+        heads=heads,
+        layers=int(meta["layers"]),
+        gate=float(meta["gate"]),
+        calibration=(float(meta["calibration"][0]), float(meta["calibration"][1])),
+        thresholds={k: Thresholds(*v) for k, v in meta["thresholds"].items()},
+    )
+
+
 def _inconsistency(model: TextModel) -> str | None:
     """What does not fit together in a loaded model, or None."""
     classes, categories = len(model.classes), len(model.category_classes)
@@ -162,6 +210,11 @@ def _inconsistency(model: TextModel) -> str | None:
         return "no propaganda class"
     if "*" not in model.thresholds:
         return "no default thresholds"
+    if model.context is not None:
+        if model.context.heads["bo"].shape[1] != classes:
+            return "the context head has another number of classes"
+        if "*" not in model.context.thresholds:
+            return "no default thresholds for the context stage"
     return None
 
 
