@@ -3,14 +3,6 @@ from scipy.special import logsumexp
 lo=lambda z: z[:,0]-logsumexp(z[:,1:],axis=1)
 r6=np.load("head_attn_e30L6.npz"); r8=np.load("head_attn_e30L8.npz"); r12=np.load("head_attn_e30.npz")
 bo,bc=logit(M["base_oof"]),logit(M["base_chal"])
-def show(name,o,c):
-    th=thresholds(o,pool); co=counts(o,pool,th); cc=counts(c,chal,th)
-    line=[]
-    for lang in ("en","fr","ar"):
-        b=sum(co[(lang,s)][0] for s in SL); cs=co[(lang,"counter_speech")][0]
-        cb=sum(cc[(lang,s)][0] for s in SL); ccs=cc[(lang,"counter_speech")][0]; cp=cc[(lang,"PROP")][0]
-        line.append(f"{lang} oof b{b:3d} cs{cs:3d} | chal b{cb:3d} cs{ccs:3d} p{cp:3d}")
-    print(f"{name:10s}", " || ".join(line))
 show("L6",(bo+lo(r6["oof"]))/2,(bc+lo(r6["chal"]))/2)
 show("L8",(bo+lo(r8["oof"]))/2,(bc+lo(r8["chal"]))/2)
 show("L6+L8",(bo+(lo(r6["oof"])+lo(r8["oof"]))/2)/2,(bc+(lo(r6["chal"])+lo(r8["chal"]))/2)/2)

@@ -24,3 +24,12 @@ def report(name, raw, exs, th):
         bh = sum(c[(lang,s)][0] for s in SL); bn = sum(c[(lang,s)][1] for s in SL)
         print(f"  {lang}: " + ", ".join(parts) + f" | benignFP {bh}/{bn}")
 def logit(p): p=np.clip(np.asarray(p,float),1e-6,1-1e-6); return np.log(p/(1-p))
+def show(name, o, c):
+    """One line: benign and counter-speech flags out of fold and on the challenge sets."""
+    th=thresholds(o,pool); co=counts(o,pool,th); cc=counts(c,chal,th)
+    line=[]
+    for lang in ("en","fr","ar"):
+        b=sum(co[(lang,s)][0] for s in SL); cs=co[(lang,"counter_speech")][0]
+        cb=sum(cc[(lang,s)][0] for s in SL); ccs=cc[(lang,"counter_speech")][0]; cp=cc[(lang,"PROP")][0]
+        line.append(f"{lang} oof b{b:3d} cs{cs:3d} | chal b{cb:3d} cs{ccs:3d} p{cp:3d}")
+    print(f"{name:10s}", " || ".join(line))
