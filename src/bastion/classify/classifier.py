@@ -18,7 +18,7 @@ from bastion.classify.dataset import EXCLUSIONS, PROPAGANDA
 from bastion.classify.embeddings import embed
 from bastion.classify.encoder import encoder
 from bastion.classify.language import detect_language
-from bastion.classify.model import TextModel, shipped_model
+from bastion.classify.model import TextModel, log_odds, shipped_model
 from bastion.text.normalize import clean_text, normalize_text
 
 # Long texts are scored in pieces; the worst piece decides (a call to join inside a long
@@ -149,21 +149,20 @@ def _score(model: TextModel, pieces: list[str], probabilities: Any, groups: list
     if context is None or reader is None:
         version = model.version if context is None else f"{model.version} (first stage only)"
         return _Scored(first, probabilities, model.thresholds, version, first, none, none)
-    raw = np.clip(probabilities[:, model.propaganda].astype(np.float64), 1e-6, 1 - 1e-6)
-    log_odds = np.log(raw / (1 - raw))
+    first_odds = log_odds(probabilities[:, model.propaganda].astype(np.float64))
     chosen = [
         r
         for rows in groups
         for r in sorted(
-            (r for r in rows if log_odds[r] >= context.gate), key=lambda r: -log_odds[r]
+            (r for r in rows if first_odds[r] >= context.gate), key=lambda r: -first_odds[r]
         )[:READ_AGAIN]
     ]
-    combined, mixed = log_odds.copy(), probabilities.copy()
+    combined, mixed = first_odds.copy(), probabilities.copy()
     again, alone = none.copy(), np.zeros(len(pieces))
     if chosen:
         logits = head_logits(context.heads, reader.states([pieces[i] for i in chosen]))
         second = propaganda_log_odds(logits, model.propaganda)
-        combined[chosen] = (log_odds[chosen] + second) / 2
+        combined[chosen] = (first_odds[chosen] + second) / 2
         mixed[chosen] = (probabilities[chosen] + softmax(logits)) / 2
         again[chosen] = True
         alone[chosen] = context.calibrated(second)

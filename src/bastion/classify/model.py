@@ -26,6 +26,18 @@ MODEL_PATH = Path(__file__).parent / "model" / "tvec-v2.npz"
 EMBEDDING_DIM = 512  # multilingual USE
 
 
+def log_odds(probability: Any) -> Any:
+    """log(p / (1 - p)), with p kept 1e-6 away from 0 and 1."""
+    clipped = np.clip(probability, 1e-6, 1 - 1e-6)
+    return np.log(clipped / (1 - clipped))
+
+
+def platt_scaled(log_odds: Any, calibration: tuple[float, float]) -> Any:
+    """sigmoid(a * log_odds + b): a Platt calibration applied."""
+    a, b = calibration
+    return 1.0 / (1.0 + np.exp(-(a * log_odds + b)))
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Calibrated scores at which a text enters the review and the high band."""
@@ -46,10 +58,9 @@ class Context:
     calibration: tuple[float, float]
     thresholds: dict[str, Thresholds]
 
-    def calibrated(self, log_odds: NDArray[np.float64]) -> F32:
+    def calibrated(self, mean_log_odds: NDArray[np.float64]) -> F32:
         """Calibrated probability of propaganda from the mean log-odds of both stages."""
-        a, b = self.calibration
-        return np.asarray(1.0 / (1.0 + np.exp(-(a * log_odds + b))), dtype=np.float32)
+        return np.asarray(platt_scaled(mean_log_odds, self.calibration), dtype=np.float32)
 
 
 @dataclass
@@ -91,10 +102,7 @@ class TextModel:
 
     def calibrated(self, raw: F32) -> F32:
         """Calibrated probability of propaganda from the model's raw probability."""
-        clipped = np.clip(raw, 1e-6, 1 - 1e-6)
-        logit = np.log(clipped / (1 - clipped))
-        a, b = self.calibration
-        return np.asarray(1.0 / (1.0 + np.exp(-(a * logit + b))), dtype=np.float32)
+        return np.asarray(platt_scaled(log_odds(raw), self.calibration), dtype=np.float32)
 
     def category(self, embeddings: F32) -> list[str]:
         """The likeliest TCO Art. 2(7) category of each text, were it propaganda."""

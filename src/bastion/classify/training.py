@@ -32,7 +32,14 @@ from bastion.classify.embeddings import embed
 from bastion.classify.encoder import LAYERS, encoder
 from bastion.classify.features import SIZE, features
 from bastion.classify.language import SUPPORTED
-from bastion.classify.model import Context, TextModel, Thresholds, shipped_model
+from bastion.classify.model import (
+    Context,
+    TextModel,
+    Thresholds,
+    log_odds,
+    platt_scaled,
+    shipped_model,
+)
 from bastion.text.normalize import clean_text, normalize_text
 
 EMBEDDING_SCALE = 1.0
@@ -84,9 +91,7 @@ def platt(raw: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
     """Calibration a, b: sigmoid(a * logit(raw) + b)."""
     from sklearn.linear_model import LogisticRegression
 
-    clipped = np.clip(raw, 1e-6, 1 - 1e-6)
-    logit = np.log(clipped / (1 - clipped)).reshape(-1, 1)
-    fitted = LogisticRegression(C=1e4).fit(logit, positive)
+    fitted = LogisticRegression(C=1e4).fit(log_odds(raw).reshape(-1, 1), positive)
     return float(fitted.coef_[0][0]), float(fitted.intercept_[0])
 
 
@@ -117,9 +122,7 @@ def train(examples: list[Example], version: str = "tvec-v2", *, context: bool = 
     groups = np.array([e.template for e in pool])
     raw = out_of_fold(matrix, targets, groups)
     calibration = platt(raw, positive)
-    a, b = calibration
-    clipped = np.clip(raw, 1e-6, 1 - 1e-6)
-    scores = 1 / (1 + np.exp(-(a * np.log(clipped / (1 - clipped)) + b)))
+    scores = platt_scaled(log_odds(raw), calibration)
     thresholds = _thresholds_by_language(pool, scores, positive)
     final = _classifier().fit(matrix, targets)
     classes = [str(c) for c in final.classes_]
@@ -210,13 +213,13 @@ def train_context(
         heads = fit_heads([states[i] for i in fit], labels[fit].tolist(), len(classes))
         logits[held] = head_logits(heads, [states[i] for i in held])
     propaganda = classes.index(PROPAGANDA)
-    clipped = np.clip(raw, 1e-6, 1 - 1e-6)
-    first = np.log(clipped / (1 - clipped))
+    first = log_odds(raw)
     combined = (first + propaganda_log_odds(logits, propaganda)) / 2
     positive = labels == propaganda
-    calibration = platt(1 / (1 + np.exp(-combined)), positive)
+    # platt() reads probabilities: the mean log-odds go in as sigmoid(x).
+    calibration = platt(platt_scaled(combined, (1.0, 0.0)), positive)
     a, b = calibration
-    scores = 1 / (1 + np.exp(-(a * combined + b)))
+    scores = platt_scaled(combined, calibration)
     # Both stages together clear the pool so well out of fold that 97% precision is reached
     # right at the review threshold (Arabic), which made "high" mean nothing on shifted data
     # (short counter-speech): here high starts above every benign text seen out of fold.
