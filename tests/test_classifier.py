@@ -126,12 +126,29 @@ def test_challenge_sets_are_never_trained_on_and_stay_measured() -> None:
     # Short counter-speech that names a group and reuses its words is the known weakness
     # (docs/model-card.md); these bounds record today's figures so it cannot get worse unseen.
     assert not any(p.stem.endswith("-challenge") for p in training_files(DATA))
-    metrics, failed = evaluate_file(challenge_files(DATA), max_bytes=1_000_000)
+    files = [p for p in challenge_files(DATA) if not p.stem.endswith("-contrast-challenge")]
+    metrics, failed = evaluate_file(files, max_bytes=1_000_000)
     assert failed == 0
     review = metrics["review"]
     for lang, worst in (("en", 0.30), ("fr", 0.40), ("ar", 0.50)):
         assert review[f"lang={lang} slice=counter_speech"]["false_positive_rate"]["value"] <= worst
         assert review[f"lang={lang} slice=propaganda"]["recall"]["value"] >= 0.80
+
+
+def test_contrast_sets_stay_measured() -> None:
+    # Same surface, opposite purpose (defiant replies, "say their names", exit programmes),
+    # written to be trained on and kept for measurement when training on them made the model
+    # worse out of fold: today's figures (docs/model-card.md), so none gets worse unseen.
+    files = [p for p in challenge_files(DATA) if p.stem.endswith("-contrast-challenge")]
+    assert len(files) == 3
+    metrics, failed = evaluate_file(files, max_bytes=1_000_000)
+    assert failed == 0
+    review, high = metrics["review"], metrics["high"]
+    for lang, worst, found in (("en", 0.20, 0.80), ("fr", 0.22, 0.75), ("ar", 0.22, 0.50)):
+        counter = review[f"lang={lang} slice=counter_speech"]["false_positive_rate"]
+        assert counter["n"] >= 36 and counter["value"] <= worst, lang
+        assert review[f"lang={lang} slice=propaganda"]["recall"]["value"] >= found, lang
+        assert high[f"lang={lang}"]["precision"]["value"] >= 0.70, lang
 
 
 def test_short_posts_stay_measured() -> None:

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from bastion.classify import classifier as classifier_module
-from bastion.classify.classifier import classify_texts, pieces
+from bastion.classify.classifier import classify_texts
 from bastion.classify.context_head import _gelu, head_logits, propaganda_log_odds
 from bastion.classify.encoder import Encoder, available, encoder, weights_path
+from bastion.classify.long_texts import pieces
 from bastion.classify.model import MODEL_PATH, read_model, shipped_model
 from bastion.errors import InvalidInput
 

@@ -7,7 +7,6 @@ anything but a hash match in a vetted bank).
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,15 +17,10 @@ from bastion.classify.dataset import EXCLUSIONS, PROPAGANDA
 from bastion.classify.embeddings import embed
 from bastion.classify.encoder import encoder
 from bastion.classify.language import detect_language
+from bastion.classify.long_texts import SENTENCE_END, pieces_read
 from bastion.classify.model import TextModel, log_odds, shipped_model
 from bastion.text.normalize import clean_text, normalize_text
 
-# Long texts are scored in pieces; the worst piece decides (a call to join inside a long
-# post is still a call to join). Up to this many pieces are read; a longer text is sampled
-# evenly across its whole length.
-PIECE_CHARS = 1000
-MAX_PIECES = 128
-_SENTENCE = re.compile(r"(?<=[.!?؟\n])\s+")
 # A long text can hide a call among pieces the first stage likes less than a decoy: the second
 # stage reads this many of each text's pieces that reach its gate.
 READ_AGAIN = 4
@@ -65,38 +59,13 @@ def warm(model: TextModel | None = None) -> None:
         encoder(model.context.layers)
 
 
-def pieces(text: str) -> list[str]:
-    """The text cut at sentence ends into pieces of about PIECE_CHARS characters."""
-    if len(text) <= PIECE_CHARS:
-        return [text]
-    out, current = [], ""
-    for sentence in _SENTENCE.split(text):
-        if current and len(current) + len(sentence) > PIECE_CHARS:
-            out.append(current)
-            current = ""
-        current = f"{current} {sentence}".strip()
-        while len(current) > PIECE_CHARS + PIECE_CHARS // 5:
-            out.append(current[:PIECE_CHARS])
-            current = current[PIECE_CHARS:]
-    if current:
-        out.append(current)
-    if not out:  # nothing but spaces and line breaks
-        return [text]
-    if len(out) > MAX_PIECES:
-        # Read pieces from the whole text, not just its start: propaganda after pages of
-        # filler must still be seen.
-        step = len(out) / MAX_PIECES
-        out = [out[int(i * step)] for i in range(MAX_PIECES)]
-    return out
-
-
 def classify_texts(
     texts: list[str], *, model: TextModel | None = None, explain: bool = True
 ) -> list[Classification]:
     """Classify a batch of texts (batched embedding is much faster than one by one)."""
     model = model or shipped_model()
     cleaned = [clean_text(t) for t in texts]
-    split = [pieces(t) for t in cleaned]
+    split = [pieces_read(t, model) for t in cleaned]
     flat = [p for group in split for p in group]
     normals = [normalize_text(p) for p in flat]
     embeddings = embed(flat)
@@ -116,7 +85,13 @@ def classify_texts(
             )
         )
         if explain and results[-1].band != "none":
-            results[-1].explanation = _explain(model, group, embeddings[row], results[-1].exclusion)
+            # The deciding piece's sentences first: in a long text they would otherwise lie
+            # beyond the sentences the explanation reads.
+            worst = row - rows.start
+            ordered = [group[worst], *group[:worst], *group[worst + 1 :]]
+            results[-1].explanation = _explain(
+                model, ordered, embeddings[row], results[-1].exclusion
+            )
             if scored.read_again[row]:
                 results[-1].explanation["stages"] = {
                     "first": round(float(scored.first[row]), 4),
@@ -203,7 +178,7 @@ def _one(
 def _explain(
     model: TextModel, group: list[str], embedding: Any, exclusion: str | None
 ) -> dict[str, Any]:
-    sentences = [s for p in group for s in _SENTENCE.split(p) if len(s.split()) >= 3][:40]
+    sentences = [s for p in group for s in SENTENCE_END.split(p) if len(s.split()) >= 3][:40]
     scored: list[dict[str, Any]] = []
     framing: dict[str, Any] | None = None
     if len(sentences) > 1:

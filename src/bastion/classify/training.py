@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from bastion.classify.classifier import pieces
 from bastion.classify.context_head import fit_heads, head_logits, propaganda_log_odds
 from bastion.classify.dataset import (
     FUNCTIONALITY_CATEGORY,
@@ -32,6 +31,7 @@ from bastion.classify.embeddings import embed
 from bastion.classify.encoder import LAYERS, encoder
 from bastion.classify.features import SIZE, features
 from bastion.classify.language import SUPPORTED
+from bastion.classify.long_texts import pieces
 from bastion.classify.model import (
     Context,
     TextModel,
