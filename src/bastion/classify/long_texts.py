@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from bastion.classify.context_head import propaganda_log_odds
 from bastion.classify.features import CHAR_RANGE, SIZE
 from bastion.classify.model import TextModel
 from bastion.text.normalize import normalize_text
@@ -99,10 +100,8 @@ def _suspicion(group: list[str], model: TextModel) -> NDArray[np.float64]:
         window(char_sum) / np.sqrt(window(gram_count))[:, None]
         + window(word_sum) / np.sqrt(window(word_count))[:, None]
         + model.bias
-    ).astype(np.float64)
-    others = np.delete(logits, model.propaganda, axis=1)
-    top = others.max(axis=1)
-    margin = logits[:, model.propaganda] - top - np.log(np.exp(others - top[:, None]).sum(axis=1))
+    )
+    margin = propaganda_log_odds(logits, model.propaganda)
     keep = pair | first
     np.maximum.at(best, owner[keep], margin[keep])
     return best
