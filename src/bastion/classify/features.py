@@ -1,10 +1,17 @@
 """Sparse lexical features of a normalised text, hashed into a fixed space (no vocabulary to
 ship): character 2-5-grams within word boundaries and word 1-2-grams, log-scaled counts,
-L2-normalised per kind. The same code builds training matrices and scores texts."""
+L2-normalised per kind. The same code builds training matrices and scores texts, and
+long_texts.py ranks the sentences of long texts with the same buckets (`char_buckets`,
+`word_bucket`, `bigram_bucket`).
+
+A key is the CRC-32 of a kind prefix ("c", "w", "b") and the gram, masked to BITS bits. The
+shipped model's weights are indexed by these buckets: changing how a key is hashed retrains.
+"""
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from itertools import pairwise
 
 import numpy as np
@@ -14,20 +21,26 @@ BITS = 18
 SIZE = 1 << BITS
 _MASK = SIZE - 1
 CHAR_RANGE = (2, 5)
+# CRC-32 continues over concatenated bytes, so crc32(gram, crc32(prefix)) is the CRC of
+# prefix + gram without building the string.
+_CHAR = zlib.crc32(b"c")
+_WORD = zlib.crc32(b"w")
 
 
 def features(normal: str) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
     """Feature indices and values of a normalised text (indices unique, sorted)."""
     tokens = normal.split()
-    char_keys = [
-        f"c{gram}"
-        for token in tokens
-        for padded in (f" {token} ",)
-        for n in range(CHAR_RANGE[0], CHAR_RANGE[1] + 1)
-        for gram in (padded[i : i + n] for i in range(max(len(padded) - n + 1, 0)))
+    # Each distinct token's n-grams are hashed once and counted as often as the token occurs.
+    occurrences: dict[str, int] = {}
+    for token in tokens:
+        occurrences[token] = occurrences.get(token, 0) + 1
+    buckets, counts = char_buckets(list(occurrences))
+    repeats = np.array(list(occurrences.values()), dtype=np.int64)
+    words = [word_bucket(t) for t in tokens] + [bigram_bucket(a, b) for a, b in pairwise(tokens)]
+    parts = [
+        _scaled(buckets, np.repeat(repeats, counts)),
+        _scaled(np.array(words, dtype=np.int64), np.ones(len(words), dtype=np.int64)),
     ]
-    word_keys = [f"w{t}" for t in tokens] + [f"b{a} {b}" for a, b in pairwise(tokens)]
-    parts = [_hashed(char_keys), _hashed(word_keys)]
     indices = np.concatenate([p[0] for p in parts])
     values = np.concatenate([p[1] for p in parts])
     if len(indices) == 0:
@@ -38,13 +51,48 @@ def features(normal: str) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
     return unique, np.add.reduceat(values, starts).astype(np.float32)
 
 
-def _hashed(keys: list[str]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-    if not keys:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-    hashed = np.fromiter(
-        (zlib.crc32(k.encode("utf-8")) & _MASK for k in keys), dtype=np.int64, count=len(keys)
+def char_buckets(tokens: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The buckets of every token's character n-grams (the token padded with a space on each
+    side), token after token, and how many each token has."""
+    low, high = CHAR_RANGE
+    padded = [f" {token} " for token in tokens]
+    sizes = np.array([len(p) for p in padded], dtype=np.int64).reshape(-1, 1)
+    counts = np.maximum(sizes - np.arange(low, high + 1) + 1, 0).sum(axis=1)
+    # n-grams of characters, not of bytes: slice the text, then encode each gram.
+    grams = (
+        p[i : i + n].encode()
+        for p in padded
+        for n in range(low, high + 1)
+        for i in range(len(p) - n + 1)
     )
-    unique, counts = np.unique(hashed, return_counts=True)
+    hashed = np.fromiter((zlib.crc32(g, _CHAR) & _MASK for g in grams), np.int64, int(counts.sum()))
+    return hashed, counts.astype(np.int64)
+
+
+def word_bucket(token: str) -> int:
+    """The bucket of a word unigram."""
+    return zlib.crc32(token.encode(), _WORD) & _MASK
+
+
+def bigram_bucket(first: str, second: str) -> int:
+    """The bucket of a word bigram."""
+    return zlib.crc32(second.encode(), bigram_prefix(first)) & _MASK
+
+
+def bigram_prefix(first: str) -> int:
+    """The CRC of a bigram's key up to its second word (for hashing many bigrams that start
+    with the same word: `zlib.crc32(second, prefix) & (SIZE - 1)`)."""
+    return zlib.crc32(f"b{first} ".encode())
+
+
+def _scaled(
+    buckets: NDArray[np.int64], weights: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """Distinct buckets with 1 + log(count), L2-normalised; `weights` counts each entry."""
+    if not len(buckets):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    unique, inverse = np.unique(buckets, return_inverse=True)
+    counts = np.bincount(inverse, weights=weights)
     values = (1.0 + np.log(counts)).astype(np.float32)
     values /= np.float32(np.linalg.norm(values) or 1.0)
     return unique, values

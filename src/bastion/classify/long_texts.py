@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bastion.classify.context_head import propaganda_log_odds
-from bastion.classify.features import CHAR_RANGE, SIZE
+from bastion.classify.features import SIZE, bigram_prefix, char_buckets, word_bucket
 from bastion.classify.model import TextModel
 from bastion.text.normalize import normalize_text
 
@@ -28,7 +28,6 @@ SUSPICIOUS_PIECES = MAX_PIECES // 2
 # Sentence ends (the classifier's explanation splits at them too).
 SENTENCE_END = re.compile(r"(?<=[.!?؟\n])\s+")
 _MASK = SIZE - 1
-_CHAR_KEY = zlib.crc32(b"c")  # features.py hashes "c" + gram: the prefix's CRC, continued
 
 
 def pieces(text: str) -> list[str]:
@@ -139,19 +138,9 @@ def _token_weights(
 ) -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.float32]]:
     """Per token: the summed weight rows of its character n-grams, their number, and the weight
     row of the word itself; hashed as features.py hashes them."""
-    low, high = CHAR_RANGE
-    padded = [f" {token} " for token in vocab]
-    sizes = np.array([len(p) for p in padded], dtype=np.int64)
-    counts = np.maximum(sizes[:, None] - np.arange(low, high + 1) + 1, 0).sum(axis=1)
-    grams = [
-        p[i : i + n] for p in padded for n in range(low, high + 1) for i in range(len(p) - n + 1)
-    ]
-    hashed = np.fromiter(
-        (zlib.crc32(g.encode(), _CHAR_KEY) & _MASK for g in grams), np.int64, len(grams)
-    )
+    hashed, counts = char_buckets(vocab)
     char = np.add.reduceat(np.take(weights, hashed, axis=0), np.cumsum(counts) - counts, axis=0)
-    words = [f"w{token}".encode() for token in vocab]
-    word = np.take(weights, [zlib.crc32(w) & _MASK for w in words], axis=0)
+    word = np.take(weights, [word_bucket(token) for token in vocab], axis=0)
     return char, counts, word
 
 
@@ -171,7 +160,8 @@ def _bigram_weights(
     if not len(at):
         return out
     codes, inverse = np.unique(ids[at] * len(vocab) + ids[at + 1], return_inverse=True)
-    prefix = [zlib.crc32(f"b{token} ".encode()) for token in vocab]
+    # Each first word's key prefix hashed once (features.bigram_bucket, split in two).
+    prefix = [bigram_prefix(token) for token in vocab]
     encoded = [token.encode() for token in vocab]
     size = len(vocab)
     hashed = [zlib.crc32(encoded[c % size], prefix[c // size]) & _MASK for c in codes.tolist()]
