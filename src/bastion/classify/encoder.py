@@ -88,8 +88,7 @@ class Encoder:
             if piece and piece not in self._lookup:  # first index wins, as in e5.c
                 self._lookup[piece] = i
         self._max_bytes = max(len(p) for p in self._lookup)
-        mark = _META.encode()
-        if any(mark in piece[1:] for piece in self._lookup):
+        if _marks_inside(np.frombuffer(blob, np.uint8), offsets):
             raise ValueError(f"{path}: a piece holds a word mark inside; words cannot be split")
         self._words: dict[str, list[int]] = {}
         self._unk_score = float(np.float32(self._scores.min()) - np.float32(10))
@@ -271,6 +270,15 @@ class Encoder:
             inner = _gelu(_linear(x, w[p + "fi"]))
             x = _layer_norm(x + _linear(inner, w[p + "fo"]), *w[p + "oln"])
         return np.asarray(x.reshape(batch, width, h), dtype=np.float32)
+
+
+def _marks_inside(blob: NDArray[np.uint8], offsets: NDArray[np.uint32]) -> bool:
+    """Whether any vocabulary piece holds the word mark (U+2581, three bytes) past its start."""
+    first, second, third = _META.encode()
+    found = np.flatnonzero((blob[:-2] == first) & (blob[1:-1] == second) & (blob[2:] == third))
+    starts = np.zeros(len(blob) + 1, dtype=bool)
+    starts[offsets] = True
+    return bool((~starts[found]).any())
 
 
 def unshouted(text: str) -> str:
