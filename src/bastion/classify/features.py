@@ -25,6 +25,10 @@ CHAR_RANGE = (2, 5)
 # prefix + gram without building the string.
 _CHAR = zlib.crc32(b"c")
 _WORD = zlib.crc32(b"w")
+# Tokens whose n-gram buckets are remembered (~0.3 KB each): the common words of the three
+# languages fit many times over; a flood of junk tokens only stops the remembering.
+_TOKEN_LIMIT = 50_000
+_TOKEN_BUCKETS: dict[str, NDArray[np.int64]] = {}
 
 
 def features(normal: str) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
@@ -54,6 +58,30 @@ def features(normal: str) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
 def char_buckets(tokens: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """The buckets of every token's character n-grams (the token padded with a space on each
     side), token after token, and how many each token has."""
+    # Words recur (Zipf): a token's n-grams are hashed once and remembered, up to a bound.
+    known: dict[str, NDArray[np.int64]] = {}
+    missing = []
+    for token in tokens:
+        found = _TOKEN_BUCKETS.get(token)
+        if found is None:
+            missing.append(token)
+        else:
+            known[token] = found
+    missing = list(dict.fromkeys(missing))
+    if missing:
+        hashed, counts = _hash_char_grams(missing)
+        for token, part in zip(missing, np.split(hashed, np.cumsum(counts)[:-1]), strict=True):
+            known[token] = part
+            if len(_TOKEN_BUCKETS) < _TOKEN_LIMIT:
+                _TOKEN_BUCKETS[token] = part
+    parts = [known[token] for token in tokens]
+    sizes = np.fromiter((len(part) for part in parts), np.int64, len(parts))
+    if not parts:
+        return np.empty(0, dtype=np.int64), sizes
+    return np.concatenate(parts), sizes
+
+
+def _hash_char_grams(tokens: list[str]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     low, high = CHAR_RANGE
     padded = [f" {token} " for token in tokens]
     sizes = np.array([len(p) for p in padded], dtype=np.int64).reshape(-1, 1)
@@ -66,6 +94,7 @@ def char_buckets(tokens: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.i
         for i in range(len(p) - n + 1)
     )
     hashed = np.fromiter((zlib.crc32(g, _CHAR) & _MASK for g in grams), np.int64, int(counts.sum()))
+    hashed.flags.writeable = False  # parts of it are shared through the cache
     return hashed, counts.astype(np.int64)
 
 
