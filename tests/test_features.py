@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from bastion.classify import features as features_module
 from bastion.classify.features import SIZE, bigram_bucket, char_buckets, features, word_bucket
 from bastion.text.normalize import normalize_text
 
@@ -91,3 +92,16 @@ def test_token_buckets_are_the_keys_of_the_whole_text_features() -> None:
     assert set(hashed.tolist()) | {word_bucket("join"), bigram_bucket("join", "us")} <= set(
         indices.tolist()
     )
+
+
+def test_remembered_tokens_give_the_same_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = _dataset_texts()[::50]
+    first = [features(t) for t in texts]
+    again = [features(t) for t in texts]  # every token now remembered
+    monkeypatch.setattr(features_module, "_TOKEN_BUCKETS", {})
+    monkeypatch.setattr(features_module, "_TOKEN_LIMIT", 0)  # full: nothing remembered
+    unremembered = [features(t) for t in texts]
+    for (i, v), (j, w), (k, u) in zip(first, again, unremembered, strict=True):
+        assert np.array_equal(i, j) and np.array_equal(v, w)
+        assert np.array_equal(i, k) and np.array_equal(v, u)
+    assert not features_module._TOKEN_BUCKETS
