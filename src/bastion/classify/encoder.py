@@ -35,7 +35,10 @@ _PREFIX = "passage: "
 # A marked word: a word mark and what follows it up to the next one (the marked text always
 # starts with a mark; the second branch only guards against a text that would not).
 _WORDS = re.compile(f"{_META}[^{_META}]*|[^{_META}]+")
-_WORD_CACHE = 200_000  # distinct words remembered per encoder (~50 MB at most)
+# Words remembered per encoder: up to _WORD_CHARS characters (at most that many ids, ~1 KB
+# with the key), up to _WORD_CACHE of them (~50 MB at worst, far less for ordinary words).
+_WORD_CHARS = 24
+_WORD_CACHE = 50_000
 
 _lock = threading.Lock()
 
@@ -183,7 +186,7 @@ class Encoder:
             found = cache.get(word)
             if found is None:
                 found = self._best_pieces(word)
-                if len(cache) < _WORD_CACHE:
+                if len(word) <= _WORD_CHARS and len(cache) < _WORD_CACHE:
                     cache[word] = found
             ids.extend(found)
             if len(ids) >= MAX_TOKENS:

@@ -25,9 +25,12 @@ CHAR_RANGE = (2, 5)
 # prefix + gram without building the string.
 _CHAR = zlib.crc32(b"c")
 _WORD = zlib.crc32(b"w")
-# Tokens whose n-gram buckets are remembered (~0.3 KB each): the common words of the three
-# languages fit many times over; a flood of junk tokens only stops the remembering.
-_TOKEN_LIMIT = 50_000
+# Tokens whose n-gram buckets are remembered: words of up to _TOKEN_CHARS characters (at most
+# 78 buckets, ~0.8 KB with the key), up to _TOKEN_LIMIT of them (~25 MB at worst, ~8 MB of
+# ordinary words). The common words of the three languages fit; longer tokens and a flood of
+# junk are hashed each time.
+_TOKEN_CHARS = 20
+_TOKEN_LIMIT = 30_000
 _TOKEN_BUCKETS: dict[str, NDArray[np.int64]] = {}
 
 
@@ -72,7 +75,7 @@ def char_buckets(tokens: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.i
         hashed, counts = _hash_char_grams(missing)
         for token, part in zip(missing, np.split(hashed, np.cumsum(counts)[:-1]), strict=True):
             known[token] = part
-            if len(_TOKEN_BUCKETS) < _TOKEN_LIMIT:
+            if len(token) <= _TOKEN_CHARS and len(_TOKEN_BUCKETS) < _TOKEN_LIMIT:
                 _TOKEN_BUCKETS[token] = part
     parts = [known[token] for token in tokens]
     sizes = np.fromiter((len(part) for part in parts), np.int64, len(parts))
