@@ -76,7 +76,9 @@ def char_buckets(tokens: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.i
         for token, part in zip(missing, np.split(hashed, np.cumsum(counts)[:-1]), strict=True):
             known[token] = part
             if len(token) <= _TOKEN_CHARS and len(_TOKEN_BUCKETS) < _TOKEN_LIMIT:
-                _TOKEN_BUCKETS[token] = part
+                # A copy: a view would keep this call's whole array alive.
+                _TOKEN_BUCKETS[token] = remembered = part.copy()
+                remembered.flags.writeable = False
     parts = [known[token] for token in tokens]
     sizes = np.fromiter((len(part) for part in parts), np.int64, len(parts))
     if not parts:
@@ -97,7 +99,6 @@ def _hash_char_grams(tokens: list[str]) -> tuple[NDArray[np.int64], NDArray[np.i
         for i in range(len(p) - n + 1)
     )
     hashed = np.fromiter((zlib.crc32(g, _CHAR) & _MASK for g in grams), np.int64, int(counts.sum()))
-    hashed.flags.writeable = False  # parts of it are shared through the cache
     return hashed, counts.astype(np.int64)
 
 
