@@ -335,8 +335,8 @@ def _gelu(x: F32) -> F32:
     np.subtract(np.float32(1.0), poly, out=poly)
     poly *= np.sign(x)
     poly += np.float32(1.0)
+    poly *= np.float32(0.5)  # before x: 0.5 * x * 2 would overflow for x near the float32 limit
     poly *= x
-    poly *= np.float32(0.5)
     return poly
 
 
