@@ -6,6 +6,7 @@ model on the untouched test split, so a retrained model that is worse fails the 
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -14,11 +15,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bastion.classify.batch import evaluate_file
+from bastion.classify.batch import classify_file, evaluate_file
 from bastion.classify.classifier import classify_texts
 from bastion.classify.dataset import challenge_files, training_files
 from bastion.classify.evaluation import wilson
 from bastion.classify.language import detect_language
+from bastion.classify.parallel import ProcessClassifier, WorkerFailed
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "text"
@@ -205,6 +207,58 @@ def test_cli_classify_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
     assert "not UTF-8" in rows[4]["error"]["message"]
     assert "too deeply" in rows[5]["error"]["message"]
     assert rows[6]["error"]["code"] == "invalid_text" and "too large" in rows[7]["error"]["message"]
+
+
+CLASSIFY = [sys.executable, "-m", "bastion", "classify"]
+
+
+def test_cli_classify_with_workers_gives_the_single_process_output_in_input_order(
+    tmp_path: Path,
+) -> None:
+    # Three batches over two workers, so batches would come back out of order if they could.
+    rows = [json.loads(line) for line in (DATA / "en.jsonl").read_text().splitlines()][:150]
+    source = tmp_path / "in.jsonl"
+    lines = [json.dumps({"id": r["id"], "text": r["text"], "keep": i}) for i, r in enumerate(rows)]
+    lines.insert(70, "not json")
+    source.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.jsonl"
+    done = subprocess.run(
+        [*CLASSIFY, "--input", str(source), "--output", str(out), "--no-explain", "--workers", "2"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "1 line(s)" in done.stderr  # the bad line
+    parallel = [json.loads(line) for line in out.read_text().splitlines()]
+    single_out = io.StringIO()
+    assert classify_file(source, single_out, max_bytes=1_000_000, explain=False) == 1
+    single = [json.loads(line) for line in single_out.getvalue().splitlines()]
+    assert len(parallel) == len(single) == 151
+    assert [r.get("id") for r in parallel] == [r.get("id") for r in single]
+    assert parallel[70] == single[70] and parallel[70]["line"] == 71
+    for one, many in zip(single, parallel, strict=True):
+        assert (one.get("band"), one.get("keep")) == (many.get("band"), many.get("keep"))
+        assert abs(one.get("score", 0) - many.get("score", 0)) < 1e-3
+
+
+def test_cli_classify_refuses_a_worker_count_out_of_range(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "a", "text": "hello there"}) + "\n")
+    done = subprocess.run(
+        [*CLASSIFY, "--input", str(source), "--workers", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "--workers must be between 1 and 64" in done.stderr
+
+
+def test_a_worker_that_stops_is_a_clear_error_not_a_hang(tmp_path: Path) -> None:
+    broken = tmp_path / "model.npz"
+    broken.write_bytes(b"not a model")  # every worker fails as it starts
+    with (
+        ProcessClassifier(2, model_path=broken) as pool,
+        pytest.raises(WorkerFailed, match="could not load the model"),
+    ):
+        list(pool.ordered([(1, ["hello there"]), (2, ["and again"])]))
 
 
 def test_cli_eval_prints_intervals_per_language_and_slice() -> None:

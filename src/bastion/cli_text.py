@@ -15,6 +15,7 @@ import typer
 
 from bastion.classify.batch import classify_file, evaluate_file
 from bastion.classify.model import TextModel, read_model, shipped_model
+from bastion.classify.parallel import MAX_WORKERS
 from bastion.errors import InvalidInput
 from bastion.settings import Settings
 
@@ -35,32 +36,38 @@ def classify(
         bool, typer.Option("--no-explain", help="Skip explanations (faster).")
     ] = False,
     model: ModelOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Processes classifying at once (each loads the model); for large files on "
+            "machines with more cores. Output order is input order.",
+        ),
+    ] = 1,
 ) -> None:
     """Classify texts: one output line per input line (bad lines get an `error` and a line
     number; the rest are still classified, and the exit status is 1)."""
     settings = Settings()
-    chosen = _model(model, settings)
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InvalidInput(f"--workers must be between 1 and {MAX_WORKERS}; got {workers}.")
+    path = model or settings.text_model
+    # Loaded here even with workers: a damaged model file is refused before any work starts.
+    options: dict[str, Any] = {
+        "max_bytes": settings.max_text_bytes,
+        "explain": not no_explain,
+        "model": _model(model, settings),
+        "workers": workers,
+        "model_path": path,
+    }
     if output is None:
-        failed = classify_file(
-            input,
-            sys.stdout,
-            max_bytes=settings.max_text_bytes,
-            explain=not no_explain,
-            model=chosen,
-        )
+        failed = classify_file(input, sys.stdout, **options)
     else:
         try:
             handle = output.open("w", encoding="utf-8")
         except OSError as exc:
             raise InvalidInput(f"Cannot write {output}: {exc.strerror}.") from exc
         with handle:
-            failed = classify_file(
-                input,
-                handle,
-                max_bytes=settings.max_text_bytes,
-                explain=not no_explain,
-                model=chosen,
-            )
+            failed = classify_file(input, handle, **options)
     if failed:
         typer.echo(f"{failed} line(s) could not be classified; see their `error`.", err=True)
     raise typer.Exit(1 if failed else 0)

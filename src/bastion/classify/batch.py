@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from bastion.classify.classifier import classify_texts
+from bastion.classify.classifier import Classification, classify_texts
 from bastion.classify.dataset import PROPAGANDA, split_of
 from bastion.classify.evaluation import evaluate
 from bastion.classify.model import TextModel
+from bastion.classify.parallel import ProcessClassifier
 from bastion.errors import BastionError, InvalidInput
 from bastion.json_input import parse_object
 from bastion.text.normalize import check_text
@@ -72,31 +73,52 @@ def classify_file(
     max_bytes: int,
     explain: bool = True,
     model: TextModel | None = None,
+    workers: int = 1,
+    model_path: Path | None = None,
 ) -> int:
-    """Classify every line of `path` into `out`; returns how many lines failed."""
+    """Classify every line of `path` into `out`; returns how many lines failed. With
+    `workers` > 1, batches are classified in that many processes holding the model at
+    `model_path` (or the shipped one), and written in input order."""
     failed = 0
-    pending: list[Line] = []
-    for line in read_lines(path, max_bytes):
-        failed += line.error is not None
-        pending.append(line)
-        if len(pending) >= BATCH:
-            _flush(pending, out, explain, model)
-    _flush(pending, out, explain, model)
+
+    def batches() -> Iterator[list[Line]]:
+        nonlocal failed
+        pending: list[Line] = []
+        for line in read_lines(path, max_bytes):
+            failed += line.error is not None
+            pending.append(line)
+            if len(pending) >= BATCH:
+                yield pending
+                pending = []
+        if pending:
+            yield pending
+
+    if workers > 1:
+        with ProcessClassifier(workers, model_path) as pool:
+            keyed = ((pending, _texts(pending)) for pending in batches())
+            for pending, results in pool.ordered(keyed, explain=explain):
+                _write_batch(pending, results, out)
+    else:
+        for pending in batches():
+            _write_batch(
+                pending, classify_texts(_texts(pending), model=model, explain=explain), out
+            )
     return failed
 
 
-def _flush(pending: list[Line], out: TextIO, explain: bool, model: TextModel | None) -> None:
-    """Classify the good lines of a batch and write every line in input order."""
-    good = [line for line in pending if line.error is None]
-    texts = [line.row["text"] for line in good]
-    results = iter(classify_texts(texts, model=model, explain=explain))
+def _texts(pending: list[Line]) -> list[str]:
+    return [line.row["text"] for line in pending if line.error is None]
+
+
+def _write_batch(pending: list[Line], classified: list[Classification], out: TextIO) -> None:
+    """Every line of a batch in input order: its error, or its fields with its result."""
+    results = iter(classified)
     for line in pending:
         if line.error is not None:
             _write(out, {"line": line.number, "id": line.row.get("id"), **line.error.to_dict()})
             continue
         carried = {k: v for k, v in line.row.items() if k != "text"}
         _write(out, {**carried, "id": line.row.get("id"), **next(results).public()})
-    pending.clear()
 
 
 def _write(out: TextIO, row: dict[str, Any]) -> None:

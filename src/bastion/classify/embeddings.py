@@ -5,6 +5,7 @@ Arabic, ~150 texts/s on two cores."""
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import lru_cache
 from typing import Any
@@ -28,15 +29,22 @@ def _model(threads: int) -> Any:
     return USE(threads=threads)
 
 
-def embed(texts: list[str], *, threads: int = 2) -> F32:
+# BLAS threads of the USE forward pass: two, or one where this process may use one core only
+# (more threads than cores made it spin: 7x slower, measured); worker processes that share
+# the cores set it to 1.
+THREADS = min(2, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else 2
+
+
+def embed(texts: list[str], *, threads: int | None = None) -> F32:
     """(n, 512) float32 unit vectors."""
     if not texts:
         return np.empty((0, DIMENSIONS), dtype=np.float32)
     with _lock:  # one forward pass at a time: numpy already uses the cores
-        vectors = np.asarray(_model(threads).encode([t[:MAX_CHARS] for t in texts]))
+        model = _model(threads or THREADS)
+        vectors = np.asarray(model.encode([t[:MAX_CHARS] for t in texts]))
     return vectors.astype(np.float32, copy=False)
 
 
-def warm(threads: int = 2) -> None:
+def warm(threads: int | None = None) -> None:
     """Load the weights now (about 2 s) rather than on the first text."""
     embed(["warm"], threads=threads)
