@@ -3,7 +3,7 @@ machines with more cores than one process keeps busy.
 
 One process spends most of a short text's time in Python (tokenizers, n-grams) and the
 matrix products are small, so a second BLAS thread adds little; N processes with one BLAS
-thread each scale with the cores. Each worker loads its own model (~2 s, a few hundred MB;
+thread each scale with the cores. Each worker loads its own model (~2 s, ~0.55 GB resident;
 the mE5 weights are memory-mapped and shared), batches go out in input order and come back in
 input order, and no more than a few batches per worker are in flight, so a file of any size
 streams through in bounded memory.
