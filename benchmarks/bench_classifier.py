@@ -9,10 +9,12 @@ split, next to the shipped model, so the false-positive cost of keywords is visi
 from __future__ import annotations
 
 import json
+import os
 import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -77,6 +79,38 @@ def megabyte_of_posts() -> str:
     return " ".join(posts)
 
 
+def cli_seconds(source: Path, workers: int) -> float:
+    """Wall time of `bastion classify` over a file with this many worker processes."""
+    out = source.with_suffix(f".{workers}.out")
+    command = [sys.executable, "-m", "bastion", "classify", "--input", str(source)]
+    started = time.perf_counter()
+    subprocess.run([*command, "--output", str(out), "--workers", str(workers)], check=True)
+    return time.perf_counter() - started
+
+
+def workers_comparison() -> None:
+    """`bastion classify` on 2,400 dataset texts (four variants of 600), one process against
+    worker processes (model load included)."""
+    rows: list[dict[str, str]] = []
+    for lang in ("en", "fr", "ar"):
+        for name in (f"{lang}.jsonl", f"{lang}-more.jsonl"):
+            with (Path("data/text") / name).open(encoding="utf-8") as lines:
+                rows.extend(json.loads(line) for line in lines)
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "texts.jsonl"
+        with source.open("w", encoding="utf-8") as out:
+            for k in range(4):
+                for row in rows[:600]:
+                    line = {"id": f"{row['id']}-{k}", "text": f"{row['text']} ({k})"}
+                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        cores = len(os.sched_getaffinity(0))
+        for workers in sorted({1, 2, cores}):
+            print(
+                f"bastion classify, 2,400 texts, --workers {workers}: "
+                f"{cli_seconds(source, workers):.1f} s ({cores} cores)"
+            )
+
+
 def main() -> None:
     print(f"model load (both stages) + first text, fresh process: {load_seconds():.2f} s")
     cleared = median_ms(SIXTY_FOUR_TOKENS, 30)
@@ -99,6 +133,7 @@ def main() -> None:
         f"{128 / elapsed:.0f} texts/s"
     )
 
+    workers_comparison()
     megabyte = megabyte_of_posts()
     started = time.perf_counter()
     classify_texts([megabyte], explain=False)
