@@ -251,6 +251,14 @@ def test_cli_classify_refuses_a_worker_count_out_of_range(tmp_path: Path) -> Non
     assert done.returncode == 2 and "--workers must be between 1 and 64" in done.stderr
 
 
+def test_eval_with_workers_gives_the_same_metrics() -> None:
+    files = [DATA / "fr.jsonl"]
+    single = evaluate_file(files, max_bytes=1_000_000, split="test")
+    assert evaluate_file(files, max_bytes=1_000_000, split="test", workers=2) == single
+    overall = single[0]["review"]["all"]
+    assert overall["recall"]["n"] + overall["false_positive_rate"]["n"] > 64  # two batches
+
+
 def test_a_worker_that_stops_is_a_clear_error_not_a_hang(tmp_path: Path) -> None:
     broken = tmp_path / "model.npz"
     broken.write_bytes(b"not a model")  # every worker fails as it starts

@@ -25,6 +25,14 @@ ModelOption = Annotated[
         "--model", help="A retrained model file (default: $BASTION_TEXT_MODEL or the shipped one)."
     ),
 ]
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        help="Processes classifying at once (each loads the model); for large files on "
+        "machines with more cores.",
+    ),
+]
 
 
 def classify(
@@ -36,20 +44,12 @@ def classify(
         bool, typer.Option("--no-explain", help="Skip explanations (faster).")
     ] = False,
     model: ModelOption = None,
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--workers",
-            help="Processes classifying at once (each loads the model); for large files on "
-            "machines with more cores. Output order is input order.",
-        ),
-    ] = 1,
+    workers: WorkersOption = 1,
 ) -> None:
     """Classify texts: one output line per input line (bad lines get an `error` and a line
     number; the rest are still classified, and the exit status is 1)."""
     settings = Settings()
-    if not 1 <= workers <= MAX_WORKERS:
-        raise InvalidInput(f"--workers must be between 1 and {MAX_WORKERS}; got {workers}.")
+    _check_workers(workers)
     path = model or settings.text_model
     # Loaded here even with workers: a damaged model file is refused before any work starts.
     options: dict[str, Any] = {
@@ -87,6 +87,7 @@ def evaluate(
     band: Annotated[str, typer.Option(help="review (review or high) or high.")] = "review",
     lang: Annotated[str | None, typer.Option(help="Only lines with this `lang`.")] = None,
     model: ModelOption = None,
+    workers: WorkersOption = 1,
 ) -> None:
     """Precision, recall and false-positive rate with Wilson 95% intervals, per language and
     slice: one JSON line per group, then a summary line."""
@@ -95,12 +96,15 @@ def evaluate(
     if split not in (None, "train", "dev", "test"):
         raise InvalidInput("--split is train, dev or test.")
     settings = Settings()
+    _check_workers(workers)
     metrics, failed = evaluate_file(
         input,
         max_bytes=settings.max_text_bytes,
         split=split,
         lang=lang,
         model=_model(model, settings),
+        workers=workers,
+        model_path=model or settings.text_model,
     )
     for group, values in metrics[band].items():
         typer.echo(json.dumps({"band": band, "group": group, **values}, ensure_ascii=False))
@@ -226,6 +230,11 @@ def _model(option: Path | None, settings: Settings) -> TextModel:
     """--model, else BASTION_TEXT_MODEL, else the shipped model."""
     path = option or settings.text_model
     return read_model(path) if path is not None else shipped_model()
+
+
+def _check_workers(workers: int) -> None:
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InvalidInput(f"--workers must be between 1 and {MAX_WORKERS}; got {workers}.")
 
 
 def _check_trainable(examples: list[Any]) -> None:

@@ -137,9 +137,12 @@ def evaluate_file(
     split: str | None = None,
     lang: str | None = None,
     model: TextModel | None = None,
+    workers: int = 1,
+    model_path: Path | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Metrics of the classifier on a labelled file (lines need `label`; `lang` and `slice`
-    are used when present); returns the metrics for both bands and the bad-line count."""
+    are used when present); returns the metrics for both bands and the bad-line count. With
+    `workers` > 1, classified in that many processes (see `classify_file`)."""
     rows: list[dict[str, Any]] = []
     failed = 0
     batch: list[dict[str, Any]] = []
@@ -156,9 +159,8 @@ def evaluate_file(
             if lang and line.row.get("lang") != lang:
                 continue
             batch.append(line.row)
-    for start in range(0, len(batch), BATCH):
-        chunk = batch[start : start + BATCH]
-        results = classify_texts([r["text"] for r in chunk], model=model, explain=False)
+    chunks = [batch[start : start + BATCH] for start in range(0, len(batch), BATCH)]
+    for chunk, results in _classified(chunks, model, workers, model_path):
         for row, result in zip(chunk, results, strict=True):
             positive = row["label"] == PROPAGANDA
             rows.append(
@@ -170,3 +172,19 @@ def evaluate_file(
                 }
             )
     return {"review": evaluate(rows, "review"), "high": evaluate(rows, "high")}, failed
+
+
+def _classified(
+    chunks: list[list[dict[str, Any]]],
+    model: TextModel | None,
+    workers: int,
+    model_path: Path | None,
+) -> Iterator[tuple[list[dict[str, Any]], list[Classification]]]:
+    """Each chunk of rows with the results for its texts, in order (explanations left out)."""
+    keyed = ((chunk, [row["text"] for row in chunk]) for chunk in chunks)
+    if workers <= 1:
+        for chunk, texts in keyed:
+            yield chunk, classify_texts(texts, model=model, explain=False)
+        return
+    with ProcessClassifier(workers, model_path) as pool:
+        yield from pool.ordered(keyed, explain=False)
