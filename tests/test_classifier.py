@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -249,6 +250,17 @@ def test_cli_classify_refuses_a_worker_count_out_of_range(tmp_path: Path) -> Non
         text=True,
     )
     assert done.returncode == 2 and "--workers must be between 1 and 64" in done.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="Linux only")
+def test_a_process_allowed_one_core_embeds_on_one_blas_thread() -> None:
+    # Two threads on one core spun: 2,400 texts took 254 s instead of ~55 (docs/benchmarks.md).
+    code = (
+        "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))});"
+        "from bastion.classify import embeddings; print(embeddings.THREADS)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "1", done.stderr
 
 
 def test_eval_with_workers_gives_the_same_metrics() -> None:
