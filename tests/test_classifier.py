@@ -9,9 +9,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import cast
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,6 +24,7 @@ from bastion.classify.classifier import classify_texts
 from bastion.classify.dataset import challenge_files, training_files
 from bastion.classify.evaluation import wilson
 from bastion.classify.language import detect_language
+from bastion.classify.model import TextModel
 from bastion.classify.parallel import ProcessClassifier, WorkerFailed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -263,6 +267,42 @@ def test_a_process_allowed_one_core_embeds_on_one_blas_thread() -> None:
     assert done.stdout.strip() == "1", done.stderr
 
 
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_workers_end_with_the_parent_when_it_alone_is_terminated(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in (DATA / "en.jsonl").read_text().splitlines()]
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        "".join(json.dumps({"id": i, "text": r["text"]}) + "\n" for i, r in enumerate(rows * 3))
+    )
+    command = [*CLASSIFY, "--input", str(source), "--output", str(tmp_path / "out.jsonl")]
+    parent = subprocess.Popen([*command, "--workers", "2"], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while len(children := _children(parent.pid)) < 2 and time.monotonic() < deadline:
+        assert parent.poll() is None, "finished before its workers could be seen"
+        time.sleep(0.02)  # polling interval, not a wait for something to happen
+    assert len(children) >= 2
+    parent.send_signal(signal.SIGTERM)  # to the parent only, as a supervisor might
+    assert parent.wait(timeout=60) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 30
+    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(_alive(c) for c in children)
+
+
 def test_eval_with_workers_gives_the_same_metrics() -> None:
     files = [DATA / "fr.jsonl"]
     single = evaluate_file(files, max_bytes=1_000_000, split="test")
@@ -271,11 +311,10 @@ def test_eval_with_workers_gives_the_same_metrics() -> None:
     assert overall["recall"]["n"] + overall["false_positive_rate"]["n"] > 64  # two batches
 
 
-def test_a_worker_that_stops_is_a_clear_error_not_a_hang(tmp_path: Path) -> None:
-    broken = tmp_path / "model.npz"
-    broken.write_bytes(b"not a model")  # every worker fails as it starts
+def test_a_worker_that_stops_is_a_clear_error_not_a_hang() -> None:
+    broken = cast(TextModel, "not a model")  # every worker fails as it starts
     with (
-        ProcessClassifier(2, model_path=broken) as pool,
+        ProcessClassifier(2, broken) as pool,
         pytest.raises(WorkerFailed, match="could not load the model"),
     ):
         list(pool.ordered([(1, ["hello there"]), (2, ["and again"])]))

@@ -50,14 +50,11 @@ def classify(
     number; the rest are still classified, and the exit status is 1)."""
     settings = Settings()
     _check_workers(workers)
-    path = model or settings.text_model
-    # Loaded here even with workers: a damaged model file is refused before any work starts.
     options: dict[str, Any] = {
         "max_bytes": settings.max_text_bytes,
         "explain": not no_explain,
-        "model": _model(model, settings),
+        "model": _model(model, settings),  # a damaged file is refused before any work starts
         "workers": workers,
-        "model_path": path,
     }
     if output is None:
         failed = classify_file(input, sys.stdout, **options)
@@ -104,7 +101,6 @@ def evaluate(
         lang=lang,
         model=_model(model, settings),
         workers=workers,
-        model_path=model or settings.text_model,
     )
     for group, values in metrics[band].items():
         typer.echo(json.dumps({"band": band, "group": group, **values}, ensure_ascii=False))

@@ -74,11 +74,10 @@ def classify_file(
     explain: bool = True,
     model: TextModel | None = None,
     workers: int = 1,
-    model_path: Path | None = None,
 ) -> int:
     """Classify every line of `path` into `out`; returns how many lines failed. With
-    `workers` > 1, batches are classified in that many processes holding the model at
-    `model_path` (or the shipped one), and written in input order."""
+    `workers` > 1, batches are classified in that many processes (at most one per core), each
+    with a copy of `model` (or the shipped one), and written in input order."""
     failed = 0
 
     def batches() -> Iterator[list[Line]]:
@@ -94,7 +93,7 @@ def classify_file(
             yield pending
 
     if workers > 1:
-        with ProcessClassifier(workers, model_path) as pool:
+        with ProcessClassifier(workers, model) as pool:
             keyed = ((pending, _texts(pending)) for pending in batches())
             for pending, results in pool.ordered(keyed, explain=explain):
                 _write_batch(pending, results, out)
@@ -138,7 +137,6 @@ def evaluate_file(
     lang: str | None = None,
     model: TextModel | None = None,
     workers: int = 1,
-    model_path: Path | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Metrics of the classifier on a labelled file (lines need `label`; `lang` and `slice`
     are used when present); returns the metrics for both bands and the bad-line count. With
@@ -160,7 +158,7 @@ def evaluate_file(
                 continue
             batch.append(line.row)
     chunks = [batch[start : start + BATCH] for start in range(0, len(batch), BATCH)]
-    for chunk, results in _classified(chunks, model, workers, model_path):
+    for chunk, results in _classified(chunks, model, workers):
         for row, result in zip(chunk, results, strict=True):
             positive = row["label"] == PROPAGANDA
             rows.append(
@@ -178,7 +176,6 @@ def _classified(
     chunks: list[list[dict[str, Any]]],
     model: TextModel | None,
     workers: int,
-    model_path: Path | None,
 ) -> Iterator[tuple[list[dict[str, Any]], list[Classification]]]:
     """Each chunk of rows with the results for its texts, in order (explanations left out)."""
     keyed = ((chunk, [row["text"] for row in chunk]) for chunk in chunks)
@@ -186,5 +183,5 @@ def _classified(
         for chunk, texts in keyed:
             yield chunk, classify_texts(texts, model=model, explain=False)
         return
-    with ProcessClassifier(workers, model_path) as pool:
+    with ProcessClassifier(workers, model) as pool:
         yield from pool.ordered(keyed, explain=False)

@@ -3,27 +3,32 @@ machines with more cores than one process keeps busy.
 
 One process spends most of a short text's time in Python (tokenizers, n-grams) and the
 matrix products are small, so a second BLAS thread adds little; N processes with one BLAS
-thread each scale with the cores. Each worker loads its own model (~2 s, ~0.55 GB resident;
-the mE5 weights are memory-mapped and shared), batches go out in input order and come back in
-input order, and no more than a few batches per worker are in flight, so a file of any size
-streams through in bounded memory.
+thread each scale with the cores, so there is at most one worker per core. Each worker gets
+a copy of the model and loads the encoders (~2 s, ~0.5 GB resident; the mE5 weights are
+memory-mapped and shared), batches go out in input order and come back in input order, and no
+more than two batches per worker are in flight, so a file of any size streams through in
+bounded memory. Workers end with the parent, however it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
-from types import TracebackType
-from typing import TypeVar
+from types import FrameType, TracebackType
+from typing import Any, TypeVar
 
 from bastion.classify import embeddings
 from bastion.classify.classifier import Classification, classify_texts, warm
-from bastion.classify.model import TextModel, read_model, shipped_model
+from bastion.classify.model import TextModel, shipped_model
 from bastion.errors import BastionError, InvalidInput
 
 T = TypeVar("T")
@@ -42,11 +47,22 @@ class WorkerFailed(BastionError):
     code = "worker_failed"
 
 
-def _start(model_path: str | None) -> None:
+def _start(model: TextModel | None, parent: int) -> None:
     global _model
+    _die_with(parent)
     embeddings.THREADS = 1  # USE sets its own BLAS threads; the processes share the cores
-    _model = read_model(Path(model_path)) if model_path else shipped_model()
+    _model = model if model is not None else shipped_model()
     warm(_model)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel stop this worker when its parent dies (killed, SIGTERM to it alone),
+    rather than leave it idle forever."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before that took effect
+        os._exit(1)
 
 
 def _classify(texts: list[str], explain: bool) -> list[Classification]:
@@ -54,27 +70,31 @@ def _classify(texts: list[str], explain: bool) -> list[Classification]:
 
 
 class ProcessClassifier:
-    """A pool of `workers` processes, each holding the model at `model_path` (or the shipped
-    one); use it as a context manager."""
+    """A pool of `workers` processes (at most one per core), each holding a copy of `model`
+    (or the shipped one); use it as a context manager."""
 
-    def __init__(self, workers: int, model_path: Path | None = None) -> None:
+    def __init__(self, workers: int, model: TextModel | None = None) -> None:
         if not 1 <= workers <= MAX_WORKERS:
             raise InvalidInput(f"--workers must be between 1 and {MAX_WORKERS}; got {workers}.")
-        self.workers = workers
-        self.model_path = model_path
+        self.workers = min(workers, _cores())
+        self.model = model
         self._pool: ProcessPoolExecutor | None = None
         self._saved: dict[str, str | None] = {}
+        self._on_term: Any = None
 
     def __enter__(self) -> ProcessClassifier:
         # Workers are spawned (not forked: the parent may hold BLAS threads and locks) and copy
         # the environment as it is when they start, which is at the first batches.
         self._saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
         os.environ.update({name: "1" for name in _THREAD_VARIABLES})
+        if threading.current_thread() is threading.main_thread():
+            # SIGTERM to this process alone: leave through __exit__, which stops the workers.
+            self._on_term = signal.signal(signal.SIGTERM, _exit_on_term)
         self._pool = ProcessPoolExecutor(
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=(str(self.model_path) if self.model_path else None,),
+            initargs=(self.model, os.getpid()),
         )
         return self
 
@@ -86,6 +106,8 @@ class ProcessClassifier:
     ) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._on_term is not None:
+            signal.signal(signal.SIGTERM, self._on_term)
         for name, value in self._saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -116,3 +138,11 @@ def _done(key: T, future: Future[list[Classification]]) -> tuple[T, list[Classif
             "memory or was killed); lines after the last one written were not classified. "
             "Try fewer --workers."
         ) from exc
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _exit_on_term(number: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + number)
