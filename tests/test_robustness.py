@@ -29,15 +29,18 @@ from builders.images import (
     EDITS,
     NO_MATCH,
     OTHER_BUNDLED_NAMES,
+    REAL_PHOTO_NAMES,
     Measured,
     caption_bar,
     encode,
     generated_image,
-    measure,
+    in_processes,
+    measure_bundled,
+    measure_generated,
+    measure_unedited,
     min_distance,
     min_distance_matrix,
     pad,
-    real_images,
 )
 
 THRESHOLD = 31
@@ -61,13 +64,13 @@ MAX_UNMATCHABLE_PHOTOS = 1
 
 @pytest.fixture(scope="module")
 def generated() -> list[Measured]:
-    return [measure(f"generated-{s}", generated_image(s), EDITS) for s in GENERATED_SEEDS]
+    return in_processes(measure_generated, GENERATED_SEEDS)
 
 
 @pytest.fixture(scope="module")
 def photographs() -> list[Measured]:
     # Empty where scikit-image's data is not installed: the generated images still count.
-    return [measure(name, image, EDITS) for name, image in real_images()]
+    return [m for m in in_processes(measure_bundled, REAL_PHOTO_NAMES) if m is not None]
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +112,9 @@ def test_edited_copies_match_their_original(
 
 @pytest.fixture(scope="module")
 def unrelated(generated: list[Measured], photographs: list[Measured]) -> list[Measured]:
-    extra = [measure(f"generated-{s}", generated_image(s), {}) for s in UNRELATED_SEEDS]
-    drawings = [measure(name, image, {}) for name, image in real_images(OTHER_BUNDLED_NAMES)]
-    return [*generated, *photographs, *extra, *drawings]
+    pictures: list[int | str] = [*UNRELATED_SEEDS, *OTHER_BUNDLED_NAMES]
+    extra = [m for m in in_processes(measure_unedited, pictures) if m is not None]
+    return [*generated, *photographs, *extra]
 
 
 @pytest.mark.slow

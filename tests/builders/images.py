@@ -10,11 +10,15 @@ benchmarks/robustness_table.py.
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
 import random
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -486,3 +490,33 @@ def measure(name: str, image: Image.Image, edits: Mapping[str, Edit]) -> Measure
         rnd = random.Random(zlib.crc32(f"{name}/{edit}".encode()))
         edited[edit] = query_hashes(decode_image(make(image, rnd)).pixels)
     return Measured(name, bank_hashes(pixels), query_hashes(pixels), edited)
+
+
+def measure_generated(seed: int) -> Measured:
+    """A generated picture measured with every edit."""
+    return measure(f"generated-{seed}", generated_image(seed), EDITS)
+
+
+def measure_bundled(name: str) -> Measured | None:
+    """A scikit-image picture measured with every edit; None where it is absent."""
+    found = real_images((name,))
+    return measure(name, found[0][1], EDITS) if found else None
+
+
+def measure_unedited(picture: int | str) -> Measured | None:
+    """A generated picture (a seed) or a scikit-image one (a name), hashed with no edits."""
+    if isinstance(picture, int):
+        return measure(f"generated-{picture}", generated_image(picture), {})
+    found = real_images((picture,))
+    return measure(picture, found[0][1], {}) if found else None
+
+
+def in_processes(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """`function` over `items`, in order, in one process per core: hashing runs on one core,
+    and the robustness measurements are the slowest part of the suite."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    if cores < 2 or len(items) < 2:
+        return [function(item) for item in items]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(cores, len(items)), mp_context=context) as pool:
+        return list(pool.map(function, items))
