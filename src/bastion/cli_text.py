@@ -15,7 +15,7 @@ import typer
 
 from bastion.classify.batch import classify_file, evaluate_file
 from bastion.classify.model import TextModel, read_model, shipped_model
-from bastion.classify.parallel import MAX_WORKERS
+from bastion.classify.parallel import check_workers
 from bastion.errors import InvalidInput
 from bastion.settings import Settings
 
@@ -49,7 +49,7 @@ def classify(
     """Classify texts: one output line per input line (bad lines get an `error` and a line
     number; the rest are still classified, and the exit status is 1)."""
     settings = Settings()
-    _check_workers(workers)
+    check_workers(workers)
     options: dict[str, Any] = {
         "max_bytes": settings.max_text_bytes,
         "explain": not no_explain,
@@ -93,7 +93,7 @@ def evaluate(
     if split not in (None, "train", "dev", "test"):
         raise InvalidInput("--split is train, dev or test.")
     settings = Settings()
-    _check_workers(workers)
+    check_workers(workers)
     metrics, failed = evaluate_file(
         input,
         max_bytes=settings.max_text_bytes,
@@ -226,11 +226,6 @@ def _model(option: Path | None, settings: Settings) -> TextModel:
     """--model, else BASTION_TEXT_MODEL, else the shipped model."""
     path = option or settings.text_model
     return read_model(path) if path is not None else shipped_model()
-
-
-def _check_workers(workers: int) -> None:
-    if not 1 <= workers <= MAX_WORKERS:
-        raise InvalidInput(f"--workers must be between 1 and {MAX_WORKERS}; got {workers}.")
 
 
 def _check_trainable(examples: list[Any]) -> None:

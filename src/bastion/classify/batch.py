@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from bastion.classify.classifier import Classification, classify_texts
 from bastion.classify.dataset import PROPAGANDA, split_of
@@ -23,6 +23,7 @@ from bastion.json_input import parse_object
 from bastion.text.normalize import check_text
 
 BATCH = 64
+T = TypeVar("T")
 
 
 @dataclass
@@ -92,16 +93,9 @@ def classify_file(
         if pending:
             yield pending
 
-    if workers > 1:
-        with ProcessClassifier(workers, model) as pool:
-            keyed = ((pending, _texts(pending)) for pending in batches())
-            for pending, results in pool.ordered(keyed, explain=explain):
-                _write_batch(pending, results, out)
-    else:
-        for pending in batches():
-            _write_batch(
-                pending, classify_texts(_texts(pending), model=model, explain=explain), out
-            )
+    keyed = ((pending, _texts(pending)) for pending in batches())
+    for pending, results in _classified(keyed, model, workers, explain):
+        _write_batch(pending, results, out)
     return failed
 
 
@@ -157,8 +151,9 @@ def evaluate_file(
             if lang and line.row.get("lang") != lang:
                 continue
             batch.append(line.row)
-    chunks = [batch[start : start + BATCH] for start in range(0, len(batch), BATCH)]
-    for chunk, results in _classified(chunks, model, workers):
+    chunks = (batch[start : start + BATCH] for start in range(0, len(batch), BATCH))
+    keyed = ((chunk, [row["text"] for row in chunk]) for chunk in chunks)
+    for chunk, results in _classified(keyed, model, workers, explain=False):
         for row, result in zip(chunk, results, strict=True):
             positive = row["label"] == PROPAGANDA
             rows.append(
@@ -173,15 +168,13 @@ def evaluate_file(
 
 
 def _classified(
-    chunks: list[list[dict[str, Any]]],
-    model: TextModel | None,
-    workers: int,
-) -> Iterator[tuple[list[dict[str, Any]], list[Classification]]]:
-    """Each chunk of rows with the results for its texts, in order (explanations left out)."""
-    keyed = ((chunk, [row["text"] for row in chunk]) for chunk in chunks)
+    keyed: Iterator[tuple[T, list[str]]], model: TextModel | None, workers: int, explain: bool
+) -> Iterator[tuple[T, list[Classification]]]:
+    """Each (key, texts) batch's key with the results for its texts, in order: in this
+    process, or in `workers` processes."""
     if workers <= 1:
-        for chunk, texts in keyed:
-            yield chunk, classify_texts(texts, model=model, explain=False)
+        for key, texts in keyed:
+            yield key, classify_texts(texts, model=model, explain=explain)
         return
     with ProcessClassifier(workers, model) as pool:
-        yield from pool.ordered(keyed, explain=False)
+        yield from pool.ordered(keyed, explain=explain)

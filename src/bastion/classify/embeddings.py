@@ -29,10 +29,15 @@ def _model(threads: int) -> Any:
     return USE(threads=threads)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, e.g. under taskset or a cpuset)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 # BLAS threads of the USE forward pass: two, or one where this process may use one core only
 # (more threads than cores made it spin: 7x slower, measured); worker processes that share
 # the cores set it to 1.
-THREADS = min(2, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else 2
+THREADS = min(2, usable_cores())
 
 
 def embed(texts: list[str], *, threads: int | None = None) -> F32:

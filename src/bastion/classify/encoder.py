@@ -33,8 +33,8 @@ _QK = 32  # Q4_0 block size
 _META = "\u2581"
 _PREFIX = "passage: "
 # A marked word: a word mark and what follows it up to the next one (the marked text always
-# starts with a mark; the second branch only guards against a text that would not).
-_WORDS = re.compile(f"{_META}[^{_META}]*|[^{_META}]+")
+# starts with a mark).
+_WORDS = re.compile(f"{_META}[^{_META}]*")
 # Words remembered per encoder: up to _WORD_CHARS characters (at most that many ids, ~1 KB
 # with the key), up to _WORD_CACHE of them (~50 MB at worst, far less for ordinary words).
 _WORD_CHARS = 24

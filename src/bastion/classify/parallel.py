@@ -65,6 +65,12 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
+def check_workers(workers: int) -> None:
+    """Refuse a worker count out of range (also where one process will do the work)."""
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InvalidInput(f"--workers must be between 1 and {MAX_WORKERS}; got {workers}.")
+
+
 def _classify(texts: list[str], explain: bool) -> list[Classification]:
     return classify_texts(texts, model=_model, explain=explain)
 
@@ -74,9 +80,8 @@ class ProcessClassifier:
     (or the shipped one); use it as a context manager."""
 
     def __init__(self, workers: int, model: TextModel | None = None) -> None:
-        if not 1 <= workers <= MAX_WORKERS:
-            raise InvalidInput(f"--workers must be between 1 and {MAX_WORKERS}; got {workers}.")
-        self.workers = min(workers, _cores())
+        check_workers(workers)
+        self.workers = min(workers, embeddings.usable_cores())
         self.model = model
         self._pool: ProcessPoolExecutor | None = None
         self._saved: dict[str, str | None] = {}
@@ -138,10 +143,6 @@ def _done(key: T, future: Future[list[Classification]]) -> tuple[T, list[Classif
             "memory or was killed); lines after the last one written were not classified. "
             "Try fewer --workers."
         ) from exc
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _exit_on_term(number: int, frame: FrameType | None) -> None:
