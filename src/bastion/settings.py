@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         description="Score every text item with the offline propaganda classifier (it can "
         "send an item to review, never act on it).",
     )
+    text_windows: bool = Field(
+        default=False,
+        description="Also score every two consecutive sentences of a text of three or more, so "
+        "that a call pasted among ordinary posts reaches review; costs a few more counter-speech "
+        "texts in review (docs/model-card.md).",
+    )
     text_model: Path | None = Field(
         default=None,
         description="A text model retrained with your own decisions (`bastion train`), used "

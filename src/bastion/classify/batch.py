@@ -75,6 +75,7 @@ def classify_file(
     explain: bool = True,
     model: TextModel | None = None,
     workers: int = 1,
+    windows: bool = False,
 ) -> int:
     """Classify every line of `path` into `out`; returns how many lines failed. With
     `workers` > 1, batches are classified in that many processes (at most one per core), each
@@ -94,7 +95,7 @@ def classify_file(
             yield pending
 
     keyed = ((pending, _texts(pending)) for pending in batches())
-    for pending, results in _classified(keyed, model, workers, explain):
+    for pending, results in _classified(keyed, model, workers, explain, windows):
         _write_batch(pending, results, out)
     return failed
 
@@ -131,6 +132,7 @@ def evaluate_file(
     lang: str | None = None,
     model: TextModel | None = None,
     workers: int = 1,
+    windows: bool = False,
 ) -> tuple[dict[str, Any], int]:
     """Metrics of the classifier on a labelled file (lines need `label`; `lang` and `slice`
     are used when present); returns the metrics for both bands and the bad-line count. With
@@ -153,7 +155,7 @@ def evaluate_file(
             batch.append(line.row)
     chunks = (batch[start : start + BATCH] for start in range(0, len(batch), BATCH))
     keyed = ((chunk, [row["text"] for row in chunk]) for chunk in chunks)
-    for chunk, results in _classified(keyed, model, workers, explain=False):
+    for chunk, results in _classified(keyed, model, workers, False, windows):
         for row, result in zip(chunk, results, strict=True):
             positive = row["label"] == PROPAGANDA
             rows.append(
@@ -168,13 +170,17 @@ def evaluate_file(
 
 
 def _classified(
-    keyed: Iterator[tuple[T, list[str]]], model: TextModel | None, workers: int, explain: bool
+    keyed: Iterator[tuple[T, list[str]]],
+    model: TextModel | None,
+    workers: int,
+    explain: bool,
+    windows: bool,
 ) -> Iterator[tuple[T, list[Classification]]]:
     """Each (key, texts) batch's key with the results for its texts, in order: in this
     process, or in `workers` processes."""
     if workers <= 1:
         for key, texts in keyed:
-            yield key, classify_texts(texts, model=model, explain=explain)
+            yield key, classify_texts(texts, model=model, explain=explain, windows=windows)
         return
     with ProcessClassifier(workers, model) as pool:
-        yield from pool.ordered(keyed, explain=explain)
+        yield from pool.ordered(keyed, explain=explain, windows=windows)

@@ -19,6 +19,7 @@ from bastion.classify.encoder import encoder
 from bastion.classify.language import detect_language
 from bastion.classify.long_texts import SENTENCE_END, pieces_read
 from bastion.classify.model import TextModel, log_odds, shipped_model
+from bastion.classify.windows import windows as text_windows
 from bastion.text.normalize import clean_text, normalize_text
 
 # A long text can hide a call among pieces the first stage likes less than a decoy: the second
@@ -60,9 +61,11 @@ def warm(model: TextModel | None = None) -> None:
 
 
 def classify_texts(
-    texts: list[str], *, model: TextModel | None = None, explain: bool = True
+    texts: list[str], *, model: TextModel | None = None, explain: bool = True, windows: bool = False
 ) -> list[Classification]:
-    """Classify a batch of texts (batched embedding is much faster than one by one)."""
+    """Classify a batch of texts (batched embedding is much faster than one by one); with
+    `windows`, a text left alone whose sentence window reaches the high band goes to review
+    (classify/windows.py)."""
     model = model or shipped_model()
     cleaned = [clean_text(t) for t in texts]
     split = [pieces_read(t, model) for t in cleaned]
@@ -76,28 +79,59 @@ def classify_texts(
         groups.append(range(at, at + len(group)))
         at += len(group)
     scored = _score(model, flat, probabilities, groups)
-    results = []
-    for text, group, rows in zip(cleaned, split, groups, strict=True):
-        row = max(rows, key=lambda r: scored.scores[r])  # the worst piece decides
-        results.append(
-            _one(
-                model, text, scored.scores[row], scored.probabilities[row], categories[row], scored
-            )
-        )
-        if explain and results[-1].band != "none":
-            # The deciding piece's sentences first: in a long text they would otherwise lie
-            # beyond the sentences the explanation reads.
-            worst = row - rows.start
-            ordered = [group[worst], *group[:worst], *group[worst + 1 :]]
-            results[-1].explanation = _explain(
-                model, ordered, embeddings[row], results[-1].exclusion
-            )
-            if scored.read_again[row]:
-                results[-1].explanation["stages"] = {
-                    "first": round(float(scored.first[row]), 4),
-                    "context": round(float(scored.context_scores[row]), 4),
-                }
+    worst_rows = [max(rows, key=lambda r: scored.scores[r]) for rows in groups]  # they decide
+    results = [
+        _one(model, text, scored.scores[row], scored.probabilities[row], categories[row], scored)
+        for text, row in zip(cleaned, worst_rows, strict=True)
+    ]
+    found = (
+        _windows(model, results, split, [scored.first[rows] for rows in groups]) if windows else {}
+    )
+    if not explain:
+        return results
+    for index, (result, group, rows, row) in enumerate(
+        zip(results, split, groups, worst_rows, strict=True)
+    ):
+        if result.band == "none":
+            continue
+        # The deciding piece's sentences first: in a long text they would otherwise lie
+        # beyond the sentences the explanation reads.
+        worst = row - rows.start
+        ordered = [group[worst], *group[:worst], *group[worst + 1 :]]
+        result.explanation = _explain(model, ordered, embeddings[row], result.exclusion)
+        if index in found:
+            result.explanation["window"] = found[index]
+        if scored.read_again[row]:
+            result.explanation["stages"] = {
+                "first": round(float(scored.first[row]), 4),
+                "context": round(float(scored.context_scores[row]), 4),
+            }
     return results
+
+
+def _windows(
+    model: TextModel, results: list[Classification], split: list[list[str]], first: list[Any]
+) -> dict[int, dict[str, Any]]:
+    """Send to review each text left alone whose most suspicious window is in the high band;
+    returns, per text sent, the window and its score."""
+    owners, texts = [], []
+    for index, result in enumerate(results):
+        if result.band == "none":
+            for window in text_windows(split[index], list(first[index])):
+                owners.append(index)
+                texts.append(window)
+    found: dict[int, dict[str, Any]] = {}
+    for index, window, scored in zip(
+        owners, texts, classify_texts(texts, model=model, explain=False), strict=True
+    ):
+        best = found.get(index)
+        if scored.band == "high" and (best is None or scored.score > best["score"]):
+            found[index] = {"text": window, "score": round(scored.score, 4)}
+            # Review at most: the window is a passage, not what the whole text says.
+            results[index].band = "review"
+            results[index].score = max(results[index].score, scored.score)
+            results[index].category = scored.category
+    return found
 
 
 @dataclass

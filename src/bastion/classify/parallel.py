@@ -71,8 +71,8 @@ def check_workers(workers: int) -> None:
         raise InvalidInput(f"--workers must be between 1 and {MAX_WORKERS}; got {workers}.")
 
 
-def _classify(texts: list[str], explain: bool) -> list[Classification]:
-    return classify_texts(texts, model=_model, explain=explain)
+def _classify(texts: list[str], explain: bool, windows: bool) -> list[Classification]:
+    return classify_texts(texts, model=_model, explain=explain, windows=windows)
 
 
 class ProcessClassifier:
@@ -120,14 +120,18 @@ class ProcessClassifier:
                 os.environ[name] = value
 
     def ordered(
-        self, batches: Iterable[tuple[T, list[str]]], *, explain: bool = True
+        self,
+        batches: Iterable[tuple[T, list[str]]],
+        *,
+        explain: bool = True,
+        windows: bool = False,
     ) -> Iterator[tuple[T, list[Classification]]]:
         """Each (key, texts) batch's key with its results, in the order the batches came."""
         if self._pool is None:
             raise RuntimeError("use ProcessClassifier as a context manager")
         window: deque[tuple[T, Future[list[Classification]]]] = deque()
         for key, texts in batches:
-            window.append((key, self._pool.submit(_classify, texts, explain)))
+            window.append((key, self._pool.submit(_classify, texts, explain, windows)))
             if len(window) >= IN_FLIGHT_PER_WORKER * self.workers:
                 yield _done(*window.popleft())
         while window:

@@ -61,6 +61,7 @@ def submit_item(
     max_pixels: int,
     max_text_bytes: int = 1_000_000,
     classifier: TextModel | None = None,
+    text_windows: bool = False,
 ) -> tuple[Item, bool]:
     """Store and scan an item; returns it and whether it was new."""
     kind = _check(submission)
@@ -84,7 +85,9 @@ def submit_item(
         received_at=utcnow(),
     )
     if kind == "text" and submission.data is not None:
-        result = _scan_text(session, item, submission.data, matcher, max_text_bytes, classifier)
+        result = _scan_text(
+            session, item, submission.data, matcher, max_text_bytes, classifier, text_windows
+        )
         media.put(sha256, submission.data)
     elif submission.data is not None:
         result = _scan_file(session, item, submission.data, kind, matcher, max_pixels)
@@ -205,6 +208,7 @@ def _scan_text(
     matcher: Matcher,
     max_bytes: int,
     classifier: TextModel | None,
+    windows: bool,
 ) -> MatchResult:
     text = decode_text(data)
     signals = compute_text_signals(text, max_bytes=max_bytes, query=True)
@@ -212,7 +216,7 @@ def _scan_text(
     item.media_type = "text/plain; charset=utf-8"
     item.signals = [ItemSignal(signal_type="text_sha256", value=signals.sha256)]
     if classifier is not None:
-        (result,) = classify_texts([text], model=classifier)
+        (result,) = classify_texts([text], model=classifier, windows=windows)
         item.signals.append(
             ItemSignal(signal_type="text_classifier", value=json.dumps(result.public()))
         )

@@ -109,6 +109,7 @@ def _submit(
         max_pixels=bastion.settings.max_image_pixels,
         max_text_bytes=bastion.settings.max_text_bytes,
         classifier=bastion.classifier,
+        text_windows=bastion.settings.text_windows,
     )
     return {**item_public(item), "created": created}, created
 
