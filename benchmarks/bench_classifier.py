@@ -148,6 +148,13 @@ def main() -> None:
         f"the test split ({len(examples)} texts, {sum(e.label == PROPAGANDA for e in examples)} "
         f"propaganda-style, the rest hard benign): {len(examples) / elapsed:.0f} texts/s"
     )
+    started = time.perf_counter()
+    classify_texts([e.text for e in examples], explain=False, windows=True)
+    rate = len(examples) / (time.perf_counter() - started)
+    print(f"the same with sentence windows on: {rate:.0f} texts/s")
+    started = time.perf_counter()
+    classify_texts([megabyte], explain=False, windows=True)
+    print(f"one 1 MB text with sentence windows on: {time.perf_counter() - started:.2f} s")
     for name, bands in (
         ("Bastion (review band)", [r.band for r in results]),
         (
