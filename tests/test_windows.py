@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,20 @@ def test_cli_windows_in_one_process_and_in_workers(tmp_path: Path) -> None:
         done = subprocess.run(command + extra, capture_output=True, text=True, check=True)
         bands = {json.loads(line)["band"] for line in done.stdout.splitlines()}
         assert bands == ({"review"} if extra else {"none"}), (extra, done.stderr)
+    # `eval` too, and the setting's environment variable stands for the flag.
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text(json.dumps({"text": rows[0]["text"], "label": "propaganda"}) + "\n")
+    evaluate = [sys.executable, "-m", "bastion", "eval", "--input", str(labelled)]
+    for extra, environment, found in (([], {}, 0), ([], {"BASTION_TEXT_WINDOWS": "true"}, 1)):
+        done = subprocess.run(
+            evaluate + extra,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, **environment},
+        )
+        groups = {row["group"]: row for row in map(json.loads, done.stdout.splitlines())}
+        assert groups["all"]["recall"]["value"] == found, (environment, done.stdout)
 
 
 def test_the_item_api_and_the_console_use_windows_when_the_setting_is_on(
