@@ -18,9 +18,9 @@ from bastion.classify.long_texts import (
     MAX_PIECES,
     SENTENCE_END,
     SUSPICIOUS_PIECES,
-    _suspicion,
     pieces,
     pieces_read,
+    suspicion,
 )
 from bastion.classify.model import shipped_model
 from bastion.text.normalize import clean_text, normalize_text
@@ -120,7 +120,7 @@ def test_ranking_scores_a_sentence_as_the_first_stages_lexical_part(sentence: st
     logits = (values @ model.weights[indices] + model.bias).astype(np.float64)
     others = np.delete(logits, model.propaganda)
     expected = logits[model.propaganda] - np.log(np.exp(others).sum())
-    assert _suspicion([sentence], model)[0] == pytest.approx(expected, abs=1e-4)
+    assert suspicion([sentence], model)[0] == pytest.approx(expected, abs=1e-4)
 
 
 def test_normalising_token_by_token_gives_the_normal_form() -> None:

@@ -15,6 +15,8 @@ from fastapi.testclient import TestClient
 from bastion.app import create_app
 from bastion.classify.classifier import classify_texts
 from bastion.classify.dataset import load_examples, training_files
+from bastion.classify.long_texts import pieces_read
+from bastion.classify.model import shipped_model
 from bastion.classify.windows import MAX_WINDOWS, windows
 from bastion.runtime import Bastion
 from builders.console import login, make_user
@@ -40,11 +42,31 @@ def _call() -> str:
 
 
 def test_windows_are_sentence_pairs_of_texts_of_three_sentences_or_more() -> None:
-    assert windows(["One sentence. Two sentences."], [0.5]) == []
-    assert windows(["One. Two. Three."], [0.5]) == ["One. Two.", "Two. Three."]
-    # Several pieces: the most suspicious first; a piece of one sentence is its own window.
-    assert windows(["A. B.", "C."], [0.1, 0.9]) == ["C.", "A. B."]
-    assert len(windows(["Word. " * 500], [0.5])) == MAX_WINDOWS
+    model = shipped_model()
+    assert windows(["One sentence. Two sentences."], model) == []
+    assert windows(["One. Two. Three."], model) == ["One. Two.", "Two. Three."]
+    # Chat-style posts: one message a line, unpunctuated.
+    assert windows(["hi all\nwho is in\nfor tonight"], model) == [
+        "hi all who is in",
+        "who is in for tonight",
+    ]
+    # Inside each piece only (a long text's pieces read need not be adjacent), each once.
+    assert windows(["A. B.", "C.", "A. B."], model) == ["A. B.", "C."]
+    assert len(windows(["Word. " * 500], model)) == 1
+
+
+def test_a_long_post_keeps_the_most_suspicious_windows_wherever_the_call_sits() -> None:
+    model = shipped_model()
+    ordinary = [
+        f"Update {i}: bus line {i} runs every {i % 9 + 5} minutes on weekdays." for i in range(120)
+    ]
+    for at in (0, 60, 120):
+        post = " ".join([*ordinary[:at], _call(), *ordinary[at:]])
+        found = windows(pieces_read(post, model), model)
+        assert len(found) == MAX_WINDOWS and any("Act in your own city." in w for w in found), at
+        (result,) = classify_texts([post], windows=True)
+        assert result.band == "review", at
+        assert "Act in your own city." in result.explanation["window"]["text"]
 
 
 def test_a_call_among_ordinary_posts_reaches_review_only_with_windows() -> None:
@@ -68,13 +90,16 @@ def test_cli_windows_in_one_process_and_in_workers(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "bastion", "classify", "--input", str(source), "--no-explain"]
     for extra in ([], ["--windows"], ["--windows", "--workers", "2"]):
         done = subprocess.run(command + extra, capture_output=True, text=True, check=True)
-        bands = {json.loads(line)["band"] for line in done.stdout.splitlines()}
-        assert bands == ({"review"} if extra else {"none"}), (extra, done.stderr)
+        results = [json.loads(line) for line in done.stdout.splitlines()]
+        assert {r["band"] for r in results} == ({"review"} if extra else {"none"}), done.stderr
+        # Without explanations, the window that sent a text to review is still named.
+        assert all(("window" in r["explanation"]) == bool(extra) for r in results)
     # `eval` too, and the setting's environment variable stands for the flag.
     labelled = tmp_path / "labelled.jsonl"
     labelled.write_text(json.dumps({"text": rows[0]["text"], "label": "propaganda"}) + "\n")
     evaluate = [sys.executable, "-m", "bastion", "eval", "--input", str(labelled)]
-    for extra, environment, found in (([], {}, 0), ([], {"BASTION_TEXT_WINDOWS": "true"}, 1)):
+    on = {"BASTION_TEXT_WINDOWS": "true"}
+    for extra, environment, found in (([], {}, 0), ([], on, 1), (["--no-windows"], on, 0)):
         done = subprocess.run(
             evaluate + extra,
             capture_output=True,

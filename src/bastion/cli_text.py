@@ -26,11 +26,12 @@ ModelOption = Annotated[
     ),
 ]
 WindowsOption = Annotated[
-    bool,
+    bool | None,
     typer.Option(
-        "--windows",
+        "--windows/--no-windows",
         help="Also score sentence windows, so that a call among ordinary posts reaches review "
-        "(default: $BASTION_TEXT_WINDOWS; a few more counter-speech texts in review).",
+        "(default: $BASTION_TEXT_WINDOWS, else off; a few more counter-speech texts in review).",
+        show_default=False,
     ),
 ]
 WorkersOption = Annotated[
@@ -53,7 +54,7 @@ def classify(
     ] = False,
     model: ModelOption = None,
     workers: WorkersOption = 1,
-    windows: WindowsOption = False,
+    windows: WindowsOption = None,
 ) -> None:
     """Classify texts: one output line per input line (bad lines get an `error` and a line
     number; the rest are still classified, and the exit status is 1)."""
@@ -64,7 +65,7 @@ def classify(
         "explain": not no_explain,
         "model": _model(model, settings),  # a damaged file is refused before any work starts
         "workers": workers,
-        "windows": windows or settings.text_windows,
+        "windows": settings.text_windows if windows is None else windows,
     }
     if output is None:
         failed = classify_file(input, sys.stdout, **options)
@@ -95,7 +96,7 @@ def evaluate(
     lang: Annotated[str | None, typer.Option(help="Only lines with this `lang`.")] = None,
     model: ModelOption = None,
     workers: WorkersOption = 1,
-    windows: WindowsOption = False,
+    windows: WindowsOption = None,
 ) -> None:
     """Precision, recall and false-positive rate with Wilson 95% intervals, per language and
     slice: one JSON line per group, then a summary line."""
@@ -112,7 +113,7 @@ def evaluate(
         lang=lang,
         model=_model(model, settings),
         workers=workers,
-        windows=windows or settings.text_windows,
+        windows=settings.text_windows if windows is None else windows,
     )
     for group, values in metrics[band].items():
         typer.echo(json.dumps({"band": band, "group": group, **values}, ensure_ascii=False))

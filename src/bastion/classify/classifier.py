@@ -84,10 +84,10 @@ def classify_texts(
         _one(model, text, scored.scores[row], scored.probabilities[row], categories[row], scored)
         for text, row in zip(cleaned, worst_rows, strict=True)
     ]
-    found = (
-        _windows(model, results, split, [scored.first[rows] for rows in groups]) if windows else {}
-    )
+    found = _windows(model, results, split) if windows else {}
     if not explain:
+        for index, window in found.items():
+            results[index].explanation["window"] = window
         return results
     for index, (result, group, rows, row) in enumerate(
         zip(results, split, groups, worst_rows, strict=True)
@@ -110,14 +110,14 @@ def classify_texts(
 
 
 def _windows(
-    model: TextModel, results: list[Classification], split: list[list[str]], first: list[Any]
+    model: TextModel, results: list[Classification], split: list[list[str]]
 ) -> dict[int, dict[str, Any]]:
-    """Send to review each text left alone whose most suspicious window is in the high band;
-    returns, per text sent, the window and its score."""
+    """Send to review each text left alone that has a window in the high band; returns, per
+    text sent, its highest window and that window's score."""
     owners, texts = [], []
     for index, result in enumerate(results):
         if result.band == "none":
-            for window in text_windows(split[index], list(first[index])):
+            for window in text_windows(split[index], model):
                 owners.append(index)
                 texts.append(window)
     found: dict[int, dict[str, Any]] = {}

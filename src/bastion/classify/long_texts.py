@@ -58,7 +58,7 @@ def pieces_read(text: str, model: TextModel) -> list[str]:
     group = list(dict.fromkeys(pieces(text)))
     if len(group) <= MAX_PIECES:
         return group
-    order = np.argsort(-_suspicion(group, model), kind="stable")
+    order = np.argsort(-suspicion(group, model), kind="stable")
     chosen = {int(i) for i in order[:SUSPICIOUS_PIECES]}
     rest = [i for i in range(len(group)) if i not in chosen]
     step = len(rest) / (MAX_PIECES - len(chosen))
@@ -66,7 +66,7 @@ def pieces_read(text: str, model: TextModel) -> list[str]:
     return [group[i] for i in sorted(chosen)]
 
 
-def _suspicion(group: list[str], model: TextModel) -> NDArray[np.float64]:
+def suspicion(group: list[str], model: TextModel) -> NDArray[np.float64]:
     """Per piece, the first stage's lexical log-odds of propaganda (bias included, embedding
     left out) for its likeliest window of two consecutive sentences. A call's words are a tenth
     of the piece it lands in, too few to move the piece's own score; at this scale it stands

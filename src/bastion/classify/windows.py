@@ -10,27 +10,37 @@ review, nearly all counter-speech that quotes a recruiter (research/counter-spee
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from bastion.classify.long_texts import SENTENCE_END
+import numpy as np
+
+from bastion.classify.long_texts import suspicion
+from bastion.classify.model import TextModel
 
 SENTENCES = 2  # sentences per window
 MIN_SENTENCES = 3  # fewer, and the whole text is already its own window
-# A 1 MB text has thousands of windows: these many, from its most suspicious pieces first.
+# A 1 MB text has thousands of windows: these many, the most suspicious by the first stage's
+# cheap lexical score.
 MAX_WINDOWS = 64
+# Sentence ends, and every line break: chat-style posts put one message a line, unpunctuated.
+BREAK = re.compile(r"(?<=[.!?\u061f])\s+|\s*\n\s*")
 
 
-def windows(pieces: Sequence[str], suspicion: Sequence[float]) -> list[str]:
-    """The windows of a text read as `pieces` (with the first stage's score of each), most
-    suspicious pieces first; none if the text has fewer than MIN_SENTENCES sentences."""
-    sentences = [[s for s in SENTENCE_END.split(p) if s.strip()] for p in pieces]
+def windows(pieces: Sequence[str], model: TextModel) -> list[str]:
+    """The distinct windows of a text read as `pieces` (each window inside one piece), in text
+    order; none if the text has fewer than MIN_SENTENCES sentences."""
+    sentences = [[s for s in BREAK.split(p) if s.strip()] for p in pieces]
     if sum(len(group) for group in sentences) < MIN_SENTENCES:
         return []
-    out: list[str] = []
-    for index in sorted(range(len(pieces)), key=lambda i: -suspicion[i]):
-        group = sentences[index]
-        for start in range(max(1, len(group) - SENTENCES + 1)):
-            out.append(" ".join(group[start : start + SENTENCES]))
-            if len(out) == MAX_WINDOWS:
-                return out
-    return out
+    found = list(
+        dict.fromkeys(
+            " ".join(group[start : start + SENTENCES])
+            for group in sentences
+            for start in range(max(1, len(group) - SENTENCES + 1))
+        )
+    )
+    if len(found) > MAX_WINDOWS:
+        chosen = np.argsort(-suspicion(found, model), kind="stable")[:MAX_WINDOWS]
+        found = [found[i] for i in sorted(chosen)]
+    return found
