@@ -85,27 +85,22 @@ def classify_texts(
         for text, row in zip(cleaned, worst_rows, strict=True)
     ]
     found = _windows(model, results, split) if windows else {}
-    if not explain:
-        for index, window in found.items():
-            results[index].explanation["window"] = window
-        return results
-    for index, (result, group, rows, row) in enumerate(
-        zip(results, split, groups, worst_rows, strict=True)
-    ):
-        if result.band == "none":
+    for result, group, rows, row in zip(results, split, groups, worst_rows, strict=True):
+        if not explain or result.band == "none":
             continue
         # The deciding piece's sentences first: in a long text they would otherwise lie
         # beyond the sentences the explanation reads.
         worst = row - rows.start
         ordered = [group[worst], *group[:worst], *group[worst + 1 :]]
         result.explanation = _explain(model, ordered, embeddings[row], result.exclusion)
-        if index in found:
-            result.explanation["window"] = found[index]
         if scored.read_again[row]:
             result.explanation["stages"] = {
                 "first": round(float(scored.first[row]), 4),
                 "context": round(float(scored.context_scores[row]), 4),
             }
+    # The window that sent a text to review is named even without explanations.
+    for index, window in found.items():
+        results[index].explanation["window"] = window
     return results
 
 
