@@ -114,12 +114,13 @@ def test_shipped_model_on_the_untouched_test_split() -> None:
     assert fpr["ar"] <= 1.5 * fpr["en"]
     assert max(fpr.values()) <= 0.05
     # Per benign slice: today's figures (docs/model-card.md). Every slice is at 5% or under
-    # but counter-speech in English (2 of 10) and Arabic (2 of 22) and English everyday posts
-    # (1 of 19); none may get worse unseen.
+    # but counter-speech (en 3 of 31, fr 4 of 42, ar 4 of 43) and English religious texts
+    # (2 of 36); none may get worse unseen.
     over = {
-        ("en", "counter_speech"): 0.20,
+        ("en", "counter_speech"): 0.10,
+        ("fr", "counter_speech"): 0.10,
         ("ar", "counter_speech"): 0.10,
-        ("en", "everyday"): 0.06,
+        ("en", "religious"): 0.06,
     }
     for lang, metrics in combined.items():
         for group, values in metrics["review"].items():
@@ -137,7 +138,7 @@ def test_challenge_sets_are_never_trained_on_and_stay_measured() -> None:
     metrics, failed = evaluate_file(files, max_bytes=1_000_000)
     assert failed == 0
     review = metrics["review"]
-    for lang, worst in (("en", 0.30), ("fr", 0.40), ("ar", 0.50)):
+    for lang, worst in (("en", 0.38), ("fr", 0.39), ("ar", 0.56)):
         assert review[f"lang={lang} slice=counter_speech"]["false_positive_rate"]["value"] <= worst
         assert review[f"lang={lang} slice=propaganda"]["recall"]["value"] >= 0.80
 
@@ -151,7 +152,7 @@ def test_contrast_sets_stay_measured() -> None:
     metrics, failed = evaluate_file(files, max_bytes=1_000_000)
     assert failed == 0
     review, high = metrics["review"], metrics["high"]
-    for lang, worst, found in (("en", 0.20, 0.80), ("fr", 0.22, 0.75), ("ar", 0.22, 0.50)):
+    for lang, worst, found in (("en", 0.24, 0.80), ("fr", 0.12, 0.75), ("ar", 0.18, 0.50)):
         counter = review[f"lang={lang} slice=counter_speech"]["false_positive_rate"]
         assert counter["n"] >= 36 and counter["value"] <= worst, lang
         assert review[f"lang={lang} slice=propaganda"]["recall"]["value"] >= found, lang
@@ -166,7 +167,7 @@ def test_short_posts_stay_measured() -> None:
     metrics, failed = evaluate_file(files, max_bytes=1_000_000)
     assert failed == 0
     review = metrics["review"]
-    for lang, worst, found in (("en", 0.15, 0.90), ("fr", 0.20, 0.80), ("ar", 0.18, 0.75)):
+    for lang, worst, found in (("en", 0.14, 0.95), ("fr", 0.09, 0.85), ("ar", 0.12, 0.80)):
         assert review[f"lang={lang}"]["false_positive_rate"]["n"] == 112
         assert review[f"lang={lang}"]["false_positive_rate"]["value"] <= worst, lang
         assert review[f"lang={lang} slice=religious"]["false_positive_rate"]["value"] == 0.0

@@ -611,7 +611,7 @@ def test_a_classified_text_case_shows_the_explanation(
     login(web, "ana")
     page = web.get(f"/console/cases/{item['id']}").text
     assert "Text classifier" in page and "Closest labelled examples" in page
-    assert "never removes anything" in page and "Scored by model tvec-v2" in page
+    assert "never removes anything" in page and "Scored by model tvec-v3" in page
     assert "Read twice: first stage" in page
 
 

@@ -153,7 +153,7 @@ def test_both_stages_score_a_flagged_text_and_the_obvious_rest_is_read_once(
 
     monkeypatch.setattr(reader, "states", counting)
     call, everyday = classify_texts([CALL, EVERYDAY])
-    assert call.band in ("review", "high") and call.model == "tvec-v2"
+    assert call.band in ("review", "high") and call.model == "tvec-v3"
     stages = call.explanation["stages"]
     assert 0 <= stages["first"] <= 1 and 0 <= stages["context"] <= 1
     assert everyday.band == "none"
@@ -189,7 +189,7 @@ def test_without_the_encoder_the_first_stage_decides_alone(
     monkeypatch.setattr(classifier_module, "encoder", lambda layers=6: None)
     model = shipped_model()
     (result,) = classify_texts([CALL])
-    assert result.model == "tvec-v2 (first stage only)"
+    assert result.model == "tvec-v3 (first stage only)"
     assert "stages" not in result.explanation
     from bastion.classify.embeddings import embed
     from bastion.text.normalize import clean_text, normalize_text

@@ -91,7 +91,7 @@ def test_decided_texts_export_as_labelled_lines(
     assert rows[REFUTING]["label"] == "benign" and rows[REFUTING]["slice"] == "counter_speech"
     assert rows[EVERYDAY]["decision"] == "reinstate" and rows[EVERYDAY]["slice"] == "everyday"
     assert rows[REFUTING]["classifier"]["band"] in ("review", "high")
-    assert rows[REFUTING]["classifier"]["model"] == "tvec-v2"
+    assert rows[REFUTING]["classifier"]["model"] == "tvec-v3"
     assert all(r["template"].startswith("text-") and r["lang"] == "en" for r in rows.values())
 
     done = _bastion("eval", "--input", str(out))
@@ -219,7 +219,7 @@ def test_retrained_model_is_used_and_recorded(tmp_path: Path) -> None:
     assert summary["version"] == "tvec-v1-test" and "en" in summary["thresholds"]
     assert summary["second_stage"] is False and summary["second_stage_thresholds"] is None
     # The model in use and the new one on the test split of the same data, to decide.
-    assert summary["test_split"]["current_version"] == "tvec-v2"
+    assert summary["test_split"]["current_version"] == "tvec-v3"
     shipped, retrained = (
         summary["test_split"]["current"]["en"],
         summary["test_split"]["retrained"]["en"],
@@ -238,7 +238,7 @@ def test_retrained_model_is_used_and_recorded(tmp_path: Path) -> None:
     try:
         with TestClient(create_app(local)) as one, TestClient(create_app(plain)) as other:
             assert _score(one, local)["model"] == "tvec-v1-test"
-            assert _score(other, plain)["model"] == "tvec-v2"
+            assert _score(other, plain)["model"] == "tvec-v3"
             assert _score(one, local)["model"] == "tvec-v1-test"
     finally:
         local.close()
@@ -293,7 +293,7 @@ def test_bad_model_files_are_refused_clearly(tmp_path: Path) -> None:
         shipped_model.cache_clear()
     with pytest.raises(InvalidInput, match="weights has shape"):
         read_model(wrong)
-    assert classify_texts(["hello there, friends"])[0].model == "tvec-v2"
+    assert classify_texts(["hello there, friends"])[0].model == "tvec-v3"
 
 
 @pytest.mark.skipif(
@@ -305,7 +305,7 @@ def test_retraining_trains_the_second_stage_too(tmp_path: Path) -> None:
     reviewed = _reviewed_file(tmp_path / "reviewed.jsonl")
     done = _bastion(
         "train", "--data", str(DATA / "fr.jsonl"), "--data", str(reviewed),
-        "--out", str(model), "--name", "tvec-v2-test",
+        "--out", str(model), "--name", "tvec-v3-test",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)

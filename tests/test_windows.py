@@ -66,7 +66,10 @@ def test_a_long_post_keeps_the_most_suspicious_windows_wherever_the_call_sits() 
         assert len(found) == MAX_WINDOWS and any("Act in your own city." in w for w in found), at
         (result,) = classify_texts([post], windows=True)
         assert result.band == "review", at
-        assert "Act in your own city." in result.explanation["window"]["text"]
+        # At the end the call fills most of the last piece, which then reaches review on its
+        # own: no window is needed, and the driving sentences name the call instead.
+        named = result.explanation.get("window") or result.explanation["sentences"][0]
+        assert "Act in your own city." in named["text"], at
 
 
 def test_a_call_among_ordinary_posts_reaches_review_only_with_windows() -> None:

@@ -181,7 +181,7 @@ def train(
             raise InvalidInput(f"{path} does not exist.")
     examples = [e for e in examples_from(data) if e.split != "test"]
     _check_trainable(examples)
-    version = name or f"tvec-v2-local-{datetime.now(UTC):%Y%m%d}"
+    version = name or f"tvec-v3-local-{datetime.now(UTC):%Y%m%d}"
     model = fit(examples, version=version, context=context)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)

@@ -22,7 +22,7 @@ from bastion.classify.features import SIZE, features
 from bastion.errors import InvalidInput
 
 F32 = NDArray[np.float32]
-MODEL_PATH = Path(__file__).parent / "model" / "tvec-v2.npz"
+MODEL_PATH = Path(__file__).parent / "model" / "tvec-v3.npz"
 EMBEDDING_DIM = 512  # multilingual USE
 
 

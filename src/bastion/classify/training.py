@@ -1,13 +1,13 @@
 """Train the shipped text model from the labelled dataset (needs the `train` extra).
 
     python -m bastion.classify.training --data data/text \\
-        --out src/bastion/classify/model/tvec-v2.npz
+        --out src/bastion/classify/model/tvec-v3.npz
 
 Train and dev splits are pooled; calibration and band thresholds come from out-of-fold
 predictions (5 folds grouped by template), and the final model is fitted on the whole pool.
 The test split is never read here. The second stage (an attention head over mE5-small token
 states) is trained the same way when PyTorch is installed (`pip install torch==2.13.0`, the
-CPU build; about four minutes on two cores); without it the model has the first stage only.
+CPU build; about six minutes on two cores); without it the model has the first stage only.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def choose_thresholds(
     return Thresholds(review=min(review, 0.9), high=max(high, review))
 
 
-def train(examples: list[Example], version: str = "tvec-v2", *, context: bool = True) -> TextModel:
+def train(examples: list[Example], version: str = "tvec-v3", *, context: bool = True) -> TextModel:
     """Fit the model on the train and dev splits (and its second stage, if `context`)."""
     from sklearn.linear_model import LogisticRegression
 
@@ -276,7 +276,7 @@ def examples_from(paths: list[Path]) -> list[Example]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, action="append", default=None)
-    parser.add_argument("--out", type=Path, default=Path("src/bastion/classify/model/tvec-v2.npz"))
+    parser.add_argument("--out", type=Path, default=Path("src/bastion/classify/model/tvec-v3.npz"))
     args = parser.parse_args()
     model = train(examples_from(args.data or [Path("data/text")]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
