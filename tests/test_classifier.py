@@ -114,13 +114,11 @@ def test_shipped_model_on_the_untouched_test_split() -> None:
     assert fpr["ar"] <= 1.5 * fpr["en"]
     assert max(fpr.values()) <= 0.05
     # Per benign slice: today's figures (docs/model-card.md). Every slice is at 5% or under
-    # but counter-speech (en 3 of 31, fr 4 of 42, ar 4 of 43) and English religious texts
-    # (2 of 36); none may get worse unseen.
+    # but counter-speech (en 3 of 31, fr 4 of 42, ar 4 of 43); none may get worse unseen.
     over = {
         ("en", "counter_speech"): 0.10,
         ("fr", "counter_speech"): 0.10,
         ("ar", "counter_speech"): 0.10,
-        ("en", "religious"): 0.06,
     }
     for lang, metrics in combined.items():
         for group, values in metrics["review"].items():
@@ -132,13 +130,14 @@ def test_shipped_model_on_the_untouched_test_split() -> None:
 
 def test_challenge_sets_are_never_trained_on_and_stay_measured() -> None:
     # Short counter-speech that names a group and reuses its words is the known weakness
-    # (docs/model-card.md); these bounds record today's figures so it cannot get worse unseen.
+    # (docs/model-card.md); these bounds record today's figures, challenge and short-post sets
+    # together (en 0.299, fr 0.379, ar 0.598), so it cannot get worse unseen.
     assert not any(p.stem.endswith("-challenge") for p in training_files(DATA))
     files = [p for p in challenge_files(DATA) if not p.stem.endswith("-contrast-challenge")]
     metrics, failed = evaluate_file(files, max_bytes=1_000_000)
     assert failed == 0
     review = metrics["review"]
-    for lang, worst in (("en", 0.38), ("fr", 0.39), ("ar", 0.56)):
+    for lang, worst in (("en", 0.30), ("fr", 0.38), ("ar", 0.60)):
         assert review[f"lang={lang} slice=counter_speech"]["false_positive_rate"]["value"] <= worst
         assert review[f"lang={lang} slice=propaganda"]["recall"]["value"] >= 0.80
 
@@ -152,7 +151,7 @@ def test_contrast_sets_stay_measured() -> None:
     metrics, failed = evaluate_file(files, max_bytes=1_000_000)
     assert failed == 0
     review, high = metrics["review"], metrics["high"]
-    for lang, worst, found in (("en", 0.24, 0.80), ("fr", 0.12, 0.75), ("ar", 0.18, 0.50)):
+    for lang, worst, found in (("en", 0.22, 0.80), ("fr", 0.12, 0.75), ("ar", 0.21, 0.50)):
         counter = review[f"lang={lang} slice=counter_speech"]["false_positive_rate"]
         assert counter["n"] >= 36 and counter["value"] <= worst, lang
         assert review[f"lang={lang} slice=propaganda"]["recall"]["value"] >= found, lang
@@ -167,7 +166,7 @@ def test_short_posts_stay_measured() -> None:
     metrics, failed = evaluate_file(files, max_bytes=1_000_000)
     assert failed == 0
     review = metrics["review"]
-    for lang, worst, found in (("en", 0.14, 0.95), ("fr", 0.09, 0.85), ("ar", 0.12, 0.80)):
+    for lang, worst, found in (("en", 0.12, 0.95), ("fr", 0.09, 0.85), ("ar", 0.15, 0.85)):
         assert review[f"lang={lang}"]["false_positive_rate"]["n"] == 112
         assert review[f"lang={lang}"]["false_positive_rate"]["value"] <= worst, lang
         assert review[f"lang={lang} slice=religious"]["false_positive_rate"]["value"] == 0.0

@@ -31,7 +31,7 @@ RECRUITING = (
 # Benign texts the shipped classifier sends to review (docs/model-card.md: short
 # counter-speech and short everyday posts are its known weakness).
 REFUTING = "No glory in their war."
-EVERYDAY = "Stand up for your rights!"
+EVERYDAY = "Never give up."
 GRIEVING = "We will never forget. Ten years on."
 
 
