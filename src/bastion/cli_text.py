@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from bastion.classify.batch import classify_file, evaluate_file
-from bastion.classify.model import TextModel, read_model, shipped_model
+from bastion.classify.model import SHIPPED_VERSION, TextModel, read_model, shipped_model
 from bastion.classify.parallel import check_workers
 from bastion.errors import InvalidInput
 from bastion.settings import Settings
@@ -181,7 +181,7 @@ def train(
             raise InvalidInput(f"{path} does not exist.")
     examples = [e for e in examples_from(data) if e.split != "test"]
     _check_trainable(examples)
-    version = name or f"tvec-v3-local-{datetime.now(UTC):%Y%m%d}"
+    version = name or f"{SHIPPED_VERSION}-local-{datetime.now(UTC):%Y%m%d}"
     model = fit(examples, version=version, context=context)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)

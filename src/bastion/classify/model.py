@@ -22,7 +22,9 @@ from bastion.classify.features import SIZE, features
 from bastion.errors import InvalidInput
 
 F32 = NDArray[np.float32]
-MODEL_PATH = Path(__file__).parent / "model" / "tvec-v3.npz"
+# The shipped model's version, which also names its file (model/<version>.npz).
+SHIPPED_VERSION = "tvec-v3"
+MODEL_PATH = Path(__file__).parent / "model" / f"{SHIPPED_VERSION}.npz"
 EMBEDDING_DIM = 512  # multilingual USE
 
 

@@ -33,6 +33,8 @@ from bastion.classify.features import SIZE, features
 from bastion.classify.language import SUPPORTED
 from bastion.classify.long_texts import pieces
 from bastion.classify.model import (
+    MODEL_PATH,
+    SHIPPED_VERSION,
     Context,
     TextModel,
     Thresholds,
@@ -111,7 +113,9 @@ def choose_thresholds(
     return Thresholds(review=min(review, 0.9), high=max(high, review))
 
 
-def train(examples: list[Example], version: str = "tvec-v3", *, context: bool = True) -> TextModel:
+def train(
+    examples: list[Example], version: str = SHIPPED_VERSION, *, context: bool = True
+) -> TextModel:
     """Fit the model on the train and dev splits (and its second stage, if `context`)."""
     from sklearn.linear_model import LogisticRegression
 
@@ -276,7 +280,8 @@ def examples_from(paths: list[Path]) -> list[Example]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, action="append", default=None)
-    parser.add_argument("--out", type=Path, default=Path("src/bastion/classify/model/tvec-v3.npz"))
+    shipped = Path("src/bastion/classify/model") / MODEL_PATH.name
+    parser.add_argument("--out", type=Path, default=shipped)
     args = parser.parse_args()
     model = train(examples_from(args.data or [Path("data/text")]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
