@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from bastion.app import create_app
 from bastion.classify.classifier import classify_texts
 from bastion.classify.dataset import load_examples
-from bastion.classify.model import read_model, shipped_model
+from bastion.classify.model import at_review_recall, read_model, shipped_model
 from bastion.db.models import Decision
 from bastion.errors import InvalidInput
 from bastion.runtime import Bastion
@@ -317,6 +317,12 @@ def test_retraining_trains_the_second_stage_too(tmp_path: Path) -> None:
         == retrained.context.thresholds["fr"].review
     )
     assert summary["test_split"]["retrained"]["fr"]["recall"] >= 0.8
+    # The stricter review points are stored, each above the default, so the setting works.
+    for stage in (retrained, retrained.context):
+        assert set(stage.review_points) == {"0.90", "0.85"}
+        default = stage.thresholds["fr"].review
+        assert default <= stage.review_points["0.90"]["fr"] <= stage.review_points["0.85"]["fr"]
+    assert at_review_recall(retrained, 0.85).context.thresholds["fr"].review > default
 
 
 def test_training_refuses_too_little_data(tmp_path: Path) -> None:

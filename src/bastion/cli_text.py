@@ -14,10 +14,16 @@ from typing import Annotated, Any
 import typer
 
 from bastion.classify.batch import classify_file, evaluate_file
-from bastion.classify.model import SHIPPED_VERSION, TextModel, read_model, shipped_model
+from bastion.classify.model import (
+    SHIPPED_VERSION,
+    TextModel,
+    at_review_recall,
+    read_model,
+    shipped_model,
+)
 from bastion.classify.parallel import check_workers
 from bastion.errors import InvalidInput
-from bastion.settings import Settings
+from bastion.settings import Settings, offered_review_recall
 
 ModelOption = Annotated[
     Path | None,
@@ -31,6 +37,16 @@ WindowsOption = Annotated[
         "--windows/--no-windows",
         help="Also score sentence windows, so that a call among ordinary posts reaches review "
         "(default: $BASTION_TEXT_WINDOWS, else off; a few more counter-speech texts in review).",
+        show_default=False,
+    ),
+]
+RecallOption = Annotated[
+    float | None,
+    typer.Option(
+        "--review-recall",
+        help="Where the review band starts: 0.95, 0.90 or 0.85 of the training propaganda kept "
+        "out of fold (default: $BASTION_TEXT_REVIEW_RECALL, else 0.95). Lower: fewer benign "
+        "texts in review, more propaganda missed.",
         show_default=False,
     ),
 ]
@@ -55,6 +71,7 @@ def classify(
     model: ModelOption = None,
     workers: WorkersOption = 1,
     windows: WindowsOption = None,
+    review_recall: RecallOption = None,
 ) -> None:
     """Classify texts: one output line per input line (bad lines get an `error` and a line
     number; the rest are still classified, and the exit status is 1)."""
@@ -63,7 +80,8 @@ def classify(
     options: dict[str, Any] = {
         "max_bytes": settings.max_text_bytes,
         "explain": not no_explain,
-        "model": _model(model, settings),  # a damaged file is refused before any work starts
+        # A damaged file or a missing operating point is refused before any work starts.
+        "model": _model(model, settings, review_recall),
         "workers": workers,
         "windows": settings.text_windows if windows is None else windows,
     }
@@ -97,6 +115,7 @@ def evaluate(
     model: ModelOption = None,
     workers: WorkersOption = 1,
     windows: WindowsOption = None,
+    review_recall: RecallOption = None,
 ) -> None:
     """Precision, recall and false-positive rate with Wilson 95% intervals, per language and
     slice: one JSON line per group, then a summary line."""
@@ -111,7 +130,7 @@ def evaluate(
         max_bytes=settings.max_text_bytes,
         split=split,
         lang=lang,
-        model=_model(model, settings),
+        model=_model(model, settings, review_recall),
         workers=workers,
         windows=settings.text_windows if windows is None else windows,
     )
@@ -213,9 +232,12 @@ def _compare(data: list[Path], model: Any) -> dict[str, Any]:
     from bastion.classify.dataset import training_files
 
     files = [f for p in data for f in (training_files(p) if p.is_dir() else [p])]
-    current = _model(None, Settings())  # BASTION_TEXT_MODEL when one is in use
+    settings = Settings()
+    current = _model(None, settings)  # BASTION_TEXT_MODEL when one is in use
+    # Both at the operating point in use, so that the comparison is like for like.
+    retrained = at_review_recall(model, settings.text_review_recall)
     out: dict[str, Any] = {"current_version": current.version}
-    for name, candidate in (("current", current), ("retrained", model)):
+    for name, candidate in (("current", current), ("retrained", retrained)):
         metrics, _ = evaluate_file(files, max_bytes=1_000_000, split="test", model=candidate)
         out[name] = {
             group.removeprefix("lang="): _summary(values, metrics["high"][group])
@@ -235,10 +257,16 @@ def _summary(review: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _model(option: Path | None, settings: Settings) -> TextModel:
-    """--model, else BASTION_TEXT_MODEL, else the shipped model."""
+def _model(option: Path | None, settings: Settings, recall: float | None = None) -> TextModel:
+    """--model, else BASTION_TEXT_MODEL, else the shipped model; its review band at
+    --review-recall (`recall`), else BASTION_TEXT_REVIEW_RECALL."""
     path = option or settings.text_model
-    return read_model(path) if path is not None else shipped_model()
+    model = read_model(path) if path is not None else shipped_model()
+    if recall is None:
+        return at_review_recall(model, settings.text_review_recall)
+    if not offered_review_recall(recall):
+        raise InvalidInput(f"--review-recall is 0.95, 0.90 or 0.85; got {recall}.")
+    return at_review_recall(model, recall)
 
 
 def _check_trainable(examples: list[Any]) -> None:

@@ -9,6 +9,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bastion.errors import InvalidInput
 
+REVIEW_RECALLS = (0.95, 0.90, 0.85)  # classify/model.py: the default and the stricter points
+
+
+def offered_review_recall(value: float) -> bool:
+    """Whether `value` is one of the text classifier's review operating points."""
+    return any(abs(value - point) < 1e-9 for point in REVIEW_RECALLS)
+
 
 class Settings(BaseSettings):
     """Everything Bastion can be configured with; see docs/settings.md for the list."""
@@ -58,6 +65,13 @@ class Settings(BaseSettings):
         description="Also score every two consecutive sentences of a text of three or more, so "
         "that a call pasted among ordinary posts reaches review; costs a few more counter-speech "
         "texts in review (docs/model-card.md).",
+    )
+    text_review_recall: float = Field(
+        default=0.95,
+        description="Where the text classifier's review band starts: the share of its training "
+        "propaganda kept out of fold, 0.95 (default), 0.90 or 0.85. Lower sends fewer benign "
+        "texts (counter-speech above all) to review and misses more propaganda "
+        "(docs/model-card.md, 'Operating points').",
     )
     text_model: Path | None = Field(
         default=None,
@@ -199,6 +213,13 @@ class Settings(BaseSettings):
                 "random characters, e.g. the output of `openssl rand -hex 32`."
             )
         return self
+
+    @field_validator("text_review_recall")
+    @classmethod
+    def _offered_point(cls, value: float) -> float:
+        if not offered_review_recall(value):
+            raise ValueError("BASTION_TEXT_REVIEW_RECALL: 0.95, 0.90 or 0.85")
+        return round(value, 2)
 
     @field_validator("database_url")
     @classmethod

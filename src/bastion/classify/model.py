@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,13 @@ F32 = NDArray[np.float32]
 SHIPPED_VERSION = "tvec-v3"
 MODEL_PATH = Path(__file__).parent / "model" / f"{SHIPPED_VERSION}.npz"
 EMBEDDING_DIM = 512  # multilingual USE
+# Where the review band starts, as the share of the training pool's propaganda kept out of
+# fold. Only points stricter than the default are offered: the second stage's gate was set
+# below the default review threshold, so it stays valid for higher ones.
+DEFAULT_REVIEW_RECALL = 0.95
+STRICTER_REVIEW_RECALLS = (0.90, 0.85)
+# A review threshold per language ("*" for the rest), by operating point ("0.90").
+ReviewPoints = dict[str, dict[str, float]]
 
 
 def log_odds(probability: Any) -> Any:
@@ -59,6 +66,7 @@ class Context:
     gate: float  # first-stage log-odds below which the second stage cannot change the band
     calibration: tuple[float, float]
     thresholds: dict[str, Thresholds]
+    review_points: ReviewPoints = field(default_factory=dict)
 
     def calibrated(self, mean_log_odds: NDArray[np.float64]) -> F32:
         """Calibrated probability of propaganda from the mean log-odds of both stages."""
@@ -83,6 +91,7 @@ class TextModel:
     neighbour_meta: list[dict[str, Any]]
     metrics: dict[str, Any]
     context: Context | None = None
+    review_points: ReviewPoints = field(default_factory=dict)
 
     @property
     def propaganda(self) -> int:
@@ -125,6 +134,7 @@ class TextModel:
             "category_classes": self.category_classes,
             "neighbour_meta": self.neighbour_meta,
             "metrics": self.metrics,
+            "review_points": self.review_points,
             "context": None
             if self.context is None
             else {
@@ -132,6 +142,7 @@ class TextModel:
                 "gate": self.context.gate,
                 "calibration": list(self.context.calibration),
                 "thresholds": {k: [v.review, v.high] for k, v in self.context.thresholds.items()},
+                "review_points": self.context.review_points,
             },
         }
         np.savez_compressed(
@@ -166,6 +177,7 @@ def read_model(path: Path) -> TextModel:
                 neighbour_meta=meta["neighbour_meta"],
                 metrics=meta.get("metrics", {}),
                 context=_read_context(meta.get("context"), data),
+                review_points=_points(meta.get("review_points")),
             )
     except OSError as exc:
         raise InvalidInput(
@@ -196,7 +208,27 @@ def _read_context(meta: dict[str, Any] | None, data: Any) -> Context | None:
         gate=float(meta["gate"]),
         calibration=(float(meta["calibration"][0]), float(meta["calibration"][1])),
         thresholds={k: Thresholds(*v) for k, v in meta["thresholds"].items()},
+        review_points=_points(meta.get("review_points")),
     )
+
+
+def _points(stored: Any) -> ReviewPoints:
+    # Models trained before operating points were stored have none: only the default works.
+    if stored is None:
+        return {}
+    return {
+        str(point): {str(lang): float(value) for lang, value in table.items()}
+        for point, table in stored.items()
+    }
+
+
+def _points_problem(points: ReviewPoints, stage: str) -> str | None:
+    for point, table in points.items():
+        if "*" not in table:
+            return f"{stage} operating point {point} has no default threshold"
+        if not all(0 <= value <= 1 for value in table.values()):
+            return f"{stage} operating point {point} has a threshold outside 0-1"
+    return None
 
 
 def _inconsistency(model: TextModel) -> str | None:
@@ -221,6 +253,9 @@ def _inconsistency(model: TextModel) -> str | None:
     for lang, limits in model.thresholds.items():
         if not 0 <= limits.review <= limits.high <= 1:
             return f"the thresholds for {lang} are not 0 <= review <= high <= 1"
+    points = _points_problem(model.review_points, "the first stage's")
+    if points:
+        return points
     if model.context is not None:
         return _context_problem(model.context, classes)
     return None
@@ -239,10 +274,49 @@ def _context_problem(context: Context, classes: int) -> str | None:
     for lang, limits in context.thresholds.items():
         if not 0 <= limits.review <= limits.high <= 1:
             return f"the context stage's thresholds for {lang} are not 0 <= review <= high <= 1"
-    return None
+    return _points_problem(context.review_points, "the context stage's")
 
 
 @lru_cache(maxsize=1)
 def shipped_model() -> TextModel:
     """The model that ships with Bastion (loaded once)."""
     return read_model(MODEL_PATH)
+
+
+def point_name(recall: float) -> str:
+    """How an operating point is keyed in a model file: 0.9 -> "0.90"."""
+    return f"{recall:.2f}"
+
+
+def at_review_recall(model: TextModel, recall: float) -> TextModel:
+    """The model with its review band moved to another stored operating point (the share of
+    the training pool's propaganda that review keeps out of fold); the default returns it as
+    it is. A model without that point is refused with the points it has."""
+    if point_name(recall) == point_name(DEFAULT_REVIEW_RECALL):
+        return model
+    key = point_name(recall)
+    stages = [model.review_points] + ([model.context.review_points] if model.context else [])
+    if not all(key in points for points in stages):
+        offered = [point_name(DEFAULT_REVIEW_RECALL)]
+        offered += sorted(set.intersection(*(set(points) for points in stages)), reverse=True)
+        raise InvalidInput(
+            f"The text model {model.version} has no review operating point {key}; it has "
+            f"{', '.join(offered)}. Set BASTION_TEXT_REVIEW_RECALL (or --review-recall) to one "
+            "of them, or retrain with `bastion train`.",
+            code="bad_review_recall",
+        )
+    moved = replace(model, thresholds=_moved(model.thresholds, model.review_points[key]))
+    if model.context is not None:
+        context = model.context
+        moved.context = replace(
+            context, thresholds=_moved(context.thresholds, context.review_points[key])
+        )
+    return moved
+
+
+def _moved(thresholds: dict[str, Thresholds], reviews: dict[str, float]) -> dict[str, Thresholds]:
+    moved = {}
+    for lang, limits in thresholds.items():
+        review = reviews.get(lang, reviews["*"])
+        moved[lang] = Thresholds(review=review, high=max(limits.high, review))
+    return moved

@@ -33,20 +33,24 @@ from bastion.classify.features import SIZE, features
 from bastion.classify.language import SUPPORTED
 from bastion.classify.long_texts import pieces
 from bastion.classify.model import (
+    DEFAULT_REVIEW_RECALL,
     MODEL_PATH,
     SHIPPED_VERSION,
+    STRICTER_REVIEW_RECALLS,
     Context,
+    ReviewPoints,
     TextModel,
     Thresholds,
     log_odds,
     platt_scaled,
+    point_name,
     shipped_model,
 )
 from bastion.text.normalize import clean_text, normalize_text
 
 EMBEDDING_SCALE = 1.0
 C = 16.0
-REVIEW_RECALL = 0.95  # chosen out of fold; the test split is expected a little lower
+REVIEW_RECALL = DEFAULT_REVIEW_RECALL  # chosen out of fold; the test split is a little lower
 HIGH_PRECISION = 0.97
 
 
@@ -97,13 +101,18 @@ def platt(raw: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
     return float(fitted.coef_[0][0]), float(fitted.intercept_[0])
 
 
+def review_threshold(scores: np.ndarray, positive: np.ndarray, recall: float) -> float:
+    """The highest score that keeps `recall` of propaganda."""
+    ranked = np.sort(scores[positive])
+    return float(ranked[int(np.floor((1 - recall) * len(ranked)))]) if len(ranked) else 0.5
+
+
 def choose_thresholds(
     scores: np.ndarray, positive: np.ndarray, high_precision: float = HIGH_PRECISION
 ) -> Thresholds:
     """Review: the highest score keeping REVIEW_RECALL of propaganda; high: the lowest score
     above it with `high_precision`."""
-    ranked = np.sort(scores[positive])
-    review = float(ranked[int(np.floor((1 - REVIEW_RECALL) * len(ranked)))]) if len(ranked) else 0.5
+    review = review_threshold(scores, positive, REVIEW_RECALL)
     high = 0.99
     for candidate in np.unique(scores[scores >= review]):
         chosen = scores >= candidate
@@ -165,6 +174,7 @@ def train(
         ],
         metrics={"pool": len(pool), "oof_thresholds": {k: vars(v) for k, v in thresholds.items()}},
         context=second,
+        review_points=review_points(pool, scores, positive),
     )
 
 
@@ -245,6 +255,7 @@ def train_context(
         gate=gate,
         calibration=calibration,
         thresholds=thresholds,
+        review_points=review_points(pool, scores, positive),
     )
 
 
@@ -261,6 +272,20 @@ def _thresholds_by_language(
         if positive[mask].sum() >= 20:
             thresholds[lang] = choose_thresholds(scores[mask], positive[mask], high_precision)
     return thresholds
+
+
+def review_points(pool: list[Example], scores: np.ndarray, positive: np.ndarray) -> ReviewPoints:
+    """Review thresholds at the stricter operating points, per language as the defaults are."""
+    langs = np.array([e.lang for e in pool])
+    points: ReviewPoints = {}
+    for recall in STRICTER_REVIEW_RECALLS:
+        table = {"*": min(review_threshold(scores, positive, recall), 0.9)}
+        for lang in SUPPORTED:
+            mask = langs == lang
+            if positive[mask].sum() >= 20:
+                table[lang] = min(review_threshold(scores[mask], positive[mask], recall), 0.9)
+        points[point_name(recall)] = table
+    return points
 
 
 def _category(example: Example) -> str | None:
