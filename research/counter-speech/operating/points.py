@@ -14,12 +14,12 @@ c = pickle.load(open("/tmp/exp4/cache.pkl", "rb")); meta = c["meta"]
 d = np.load("/tmp/exp4/oofbase.npz"); classes = list(d["classes"]); P = classes.index("propaganda")
 pos = d["labels"] == P
 pool = [Example(id=m["id"], lang=m["lang"], label=m["label"], slice=m["slice"], template=m["template"], text=m["text"]) for m in meta]
-first_cal = T.platt(d["raw"], pos)
-first = platt_scaled(log_odds(d["raw"]), first_cal)
-comb = (log_odds(d["raw"]) + propaganda_log_odds(d["logits"], P)) / 2
-ctx_cal = T.platt(platt_scaled(comb, (1.0, 0.0)), pos)
-both = platt_scaled(comb, ctx_cal)
 model = read_model(MODEL_PATH)
+# The rerun's scores under the shipped calibrations, so that the points are on the scale the
+# shipped thresholds are on.
+first = platt_scaled(log_odds(d["raw"]), model.calibration)
+comb = (log_odds(d["raw"]) + propaganda_log_odds(d["logits"], P)) / 2
+both = platt_scaled(comb, model.context.calibration)
 for name, scores, shipped, hp in (("first", first, model.thresholds, T.HIGH_PRECISION), ("both", both, model.context.thresholds, 1.0)):
     rerun = T._thresholds_by_language(pool, scores, pos, high_precision=hp)
     for lang in ("en", "fr", "ar", "*"):
@@ -27,6 +27,11 @@ for name, scores, shipped, hp in (("first", first, model.thresholds, T.HIGH_PREC
 points = {"first": T.review_points(pool, first, pos), "context": T.review_points(pool, both, pos)}
 print(json.dumps(points, indent=1))
 if "--write" in sys.argv:
+    # Never below the shipped default (the rerun's 95% line may sit a rank lower).
+    for stage, shipped in (("first", model.thresholds), ("context", model.context.thresholds)):
+        for table in points[stage].values():
+            for lang in table:
+                table[lang] = max(table[lang], shipped[lang].review)
     with zipfile.ZipFile(MODEL_PATH) as z:
         arrays = {n[:-4]: np.load(z.open(n)) for n in z.namelist()}
     stored = json.loads(bytes(arrays["meta"]).decode("utf-8"))

@@ -92,6 +92,7 @@ class TextModel:
     metrics: dict[str, Any]
     context: Context | None = None
     review_points: ReviewPoints = field(default_factory=dict)
+    review_recall: str = "0.95"  # the point its thresholds are at (not saved: a file's is 0.95)
 
     @property
     def propaganda(self) -> int:
@@ -217,17 +218,23 @@ def _points(stored: Any) -> ReviewPoints:
     if stored is None:
         return {}
     return {
-        str(point): {str(lang): float(value) for lang, value in table.items()}
+        point_name(float(point)): {str(lang): float(value) for lang, value in table.items()}
         for point, table in stored.items()
     }
 
 
-def _points_problem(points: ReviewPoints, stage: str) -> str | None:
+def _points_problem(
+    points: ReviewPoints, thresholds: dict[str, Thresholds], stage: str
+) -> str | None:
     for point, table in points.items():
         if "*" not in table:
             return f"{stage} operating point {point} has no default threshold"
         if not all(0 <= value <= 1 for value in table.values()):
             return f"{stage} operating point {point} has a threshold outside 0-1"
+        # A stricter point below the default would also undercut the second stage's gate.
+        for lang, limits in thresholds.items():
+            if table.get(lang, table["*"]) < limits.review - 1e-9:
+                return f"{stage} operating point {point} is below the default for {lang}"
     return None
 
 
@@ -253,7 +260,7 @@ def _inconsistency(model: TextModel) -> str | None:
     for lang, limits in model.thresholds.items():
         if not 0 <= limits.review <= limits.high <= 1:
             return f"the thresholds for {lang} are not 0 <= review <= high <= 1"
-    points = _points_problem(model.review_points, "the first stage's")
+    points = _points_problem(model.review_points, model.thresholds, "the first stage's")
     if points:
         return points
     if model.context is not None:
@@ -274,7 +281,7 @@ def _context_problem(context: Context, classes: int) -> str | None:
     for lang, limits in context.thresholds.items():
         if not 0 <= limits.review <= limits.high <= 1:
             return f"the context stage's thresholds for {lang} are not 0 <= review <= high <= 1"
-    return _points_problem(context.review_points, "the context stage's")
+    return _points_problem(context.review_points, context.thresholds, "the context stage's")
 
 
 @lru_cache(maxsize=1)
@@ -292,9 +299,11 @@ def at_review_recall(model: TextModel, recall: float) -> TextModel:
     """The model with its review band moved to another stored operating point (the share of
     the training pool's propaganda that review keeps out of fold); the default returns it as
     it is. A model without that point is refused with the points it has."""
-    if point_name(recall) == point_name(DEFAULT_REVIEW_RECALL):
-        return model
     key = point_name(recall)
+    if key == model.review_recall:
+        return model
+    if model.review_recall != point_name(DEFAULT_REVIEW_RECALL):
+        raise ValueError("move the model as read from its file, not an already moved copy")
     stages = [model.review_points] + ([model.context.review_points] if model.context else [])
     if not all(key in points for points in stages):
         offered = [point_name(DEFAULT_REVIEW_RECALL)]
@@ -305,7 +314,13 @@ def at_review_recall(model: TextModel, recall: float) -> TextModel:
             "of them, or retrain with `bastion train`.",
             code="bad_review_recall",
         )
-    moved = replace(model, thresholds=_moved(model.thresholds, model.review_points[key]))
+    # The point goes into the version, so every stored score says where its band was cut.
+    moved = replace(
+        model,
+        version=f"{model.version}, review at {key}",
+        thresholds=_moved(model.thresholds, model.review_points[key]),
+        review_recall=key,
+    )
     if model.context is not None:
         context = model.context
         moved.context = replace(
@@ -317,6 +332,7 @@ def at_review_recall(model: TextModel, recall: float) -> TextModel:
 def _moved(thresholds: dict[str, Thresholds], reviews: dict[str, float]) -> dict[str, Thresholds]:
     moved = {}
     for lang, limits in thresholds.items():
-        review = reviews.get(lang, reviews["*"])
+        # Never below the default, also for a language the point has no threshold of its own.
+        review = max(reviews.get(lang, reviews["*"]), limits.review)
         moved[lang] = Thresholds(review=review, high=max(limits.high, review))
     return moved
