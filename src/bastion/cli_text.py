@@ -19,13 +19,12 @@ from bastion.classify.model import (
     SHIPPED_VERSION,
     TextModel,
     at_review_recall,
+    model_at,
     point_name,
-    read_model,
-    shipped_model,
 )
 from bastion.classify.parallel import check_workers
 from bastion.errors import InvalidInput
-from bastion.settings import Settings, offered_review_recall
+from bastion.settings import OFFERED_REVIEW_RECALLS, Settings, offered_review_recall
 
 ModelOption = Annotated[
     Path | None,
@@ -46,8 +45,8 @@ RecallOption = Annotated[
     float | None,
     typer.Option(
         "--review-recall",
-        help="Where the review band starts: 0.95, 0.90 or 0.85 of the training propaganda kept "
-        "out of fold (default: $BASTION_TEXT_REVIEW_RECALL, else 0.95). Lower: fewer benign "
+        help=f"Where the review band starts: {OFFERED_REVIEW_RECALLS} of the training propaganda "
+        "kept out of fold (default: $BASTION_TEXT_REVIEW_RECALL, else 0.95). Lower: fewer benign "
         "texts in review, more propaganda missed.",
         show_default=False,
     ),
@@ -268,13 +267,11 @@ def _summary(review: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
 def _model(option: Path | None, settings: Settings, recall: float | None = None) -> TextModel:
     """--model, else BASTION_TEXT_MODEL, else the shipped model; its review band at
     --review-recall (`recall`), else BASTION_TEXT_REVIEW_RECALL."""
-    path = option or settings.text_model
-    model = read_model(path) if path is not None else shipped_model()
     if recall is None:
-        return at_review_recall(model, settings.text_review_recall)
-    if not offered_review_recall(recall):
-        raise InvalidInput(f"--review-recall is 0.95, 0.90 or 0.85; got {recall}.")
-    return at_review_recall(model, recall)
+        recall = settings.text_review_recall
+    elif not offered_review_recall(recall):
+        raise InvalidInput(f"--review-recall is {OFFERED_REVIEW_RECALLS}; got {recall}.")
+    return model_at(option or settings.text_model, recall)
 
 
 def _check_trainable(examples: list[Any]) -> None:

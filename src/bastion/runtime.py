@@ -13,7 +13,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.classify.model import TextModel, at_review_recall, read_model, shipped_model
+from bastion.classify.model import TextModel, model_at
 from bastion.db.engine import make_engine, make_sessionmaker
 from bastion.db.migrate import upgrade
 from bastion.matching.pdq_sync import PdqIndexSync
@@ -53,9 +53,7 @@ class Bastion:
         None when the classifier is off. A bad model file is refused here, at start."""
         if not self.settings.text_classifier:
             return None
-        path = self.settings.text_model
-        model = read_model(path) if path is not None else shipped_model()
-        return at_review_recall(model, self.settings.text_review_recall)
+        return model_at(self.settings.text_model, self.settings.text_review_recall)
 
     @cached_property
     def pdq(self) -> PdqIndexSync:

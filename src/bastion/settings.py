@@ -9,7 +9,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bastion.errors import InvalidInput
 
-REVIEW_RECALLS = (0.95, 0.90, 0.85)  # classify/model.py: the default and the stricter points
+# The text classifier's review operating points: the default, then the stricter ones that
+# training stores (classify/model.py reads them from here).
+REVIEW_RECALLS = (0.95, 0.90, 0.85)
+OFFERED_REVIEW_RECALLS = "0.95, 0.90 or 0.85"
 
 
 def offered_review_recall(value: float) -> bool:
@@ -218,7 +221,7 @@ class Settings(BaseSettings):
     @classmethod
     def _offered_point(cls, value: float) -> float:
         if not offered_review_recall(value):
-            raise ValueError("BASTION_TEXT_REVIEW_RECALL: 0.95, 0.90 or 0.85")
+            raise ValueError(f"BASTION_TEXT_REVIEW_RECALL: {OFFERED_REVIEW_RECALLS}")
         return round(value, 2)
 
     @field_validator("database_url")

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from bastion.classify.context_head import PARAMETERS, as_arrays, problem
 from bastion.classify.features import SIZE, features
 from bastion.errors import InvalidInput
+from bastion.settings import REVIEW_RECALLS
 
 F32 = NDArray[np.float32]
 # The shipped model's version, which also names its file (model/<version>.npz).
@@ -29,8 +30,8 @@ EMBEDDING_DIM = 512  # multilingual USE
 # Where the review band starts, as the share of the training pool's propaganda kept out of
 # fold. Only points stricter than the default are offered: the second stage's gate was set
 # below the default review threshold, so it stays valid for higher ones.
-DEFAULT_REVIEW_RECALL = 0.95
-STRICTER_REVIEW_RECALLS = (0.90, 0.85)
+DEFAULT_REVIEW_RECALL, *_stricter = REVIEW_RECALLS
+STRICTER_REVIEW_RECALLS = tuple(_stricter)
 # A review threshold per language ("*" for the rest), by operating point ("0.90").
 ReviewPoints = dict[str, dict[str, float]]
 
@@ -92,7 +93,8 @@ class TextModel:
     metrics: dict[str, Any]
     context: Context | None = None
     review_points: ReviewPoints = field(default_factory=dict)
-    review_recall: str = "0.95"  # the point its thresholds are at (not saved: a file's is 0.95)
+    # The point its thresholds are at (not saved: a file's are at the default).
+    review_recall: str = f"{DEFAULT_REVIEW_RECALL:.2f}"
 
     @property
     def propaganda(self) -> int:
@@ -288,6 +290,12 @@ def _context_problem(context: Context, classes: int) -> str | None:
 def shipped_model() -> TextModel:
     """The model that ships with Bastion (loaded once)."""
     return read_model(MODEL_PATH)
+
+
+def model_at(path: Path | None, recall: float) -> TextModel:
+    """The model in `path` (else the shipped one) with its review band at `recall`."""
+    model = read_model(path) if path is not None else shipped_model()
+    return at_review_recall(model, recall)
 
 
 def point_name(recall: float) -> str:
